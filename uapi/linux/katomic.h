@@ -110,19 +110,19 @@ enum katomic_object {
 };
 
 /* katomic_info.features: set only when the whole feature works. */
-#define KATOMIC_FEAT_SYNC_KINDS	(1U << 0)
-#define KATOMIC_FEAT_VALUES	(1U << 1)
-#define KATOMIC_FEAT_CONTEXTS	(1U << 2)
-#define KATOMIC_FEAT_BATCH	(1U << 3)
-#define KATOMIC_FEAT_URING	(1U << 4)
-#define KATOMIC_FEAT_MMAP	(1U << 5)
+#define KATOMIC_FEAT_SYNC_KINDS	0x01
+#define KATOMIC_FEAT_VALUES	0x02
+#define KATOMIC_FEAT_CONTEXTS	0x04
+#define KATOMIC_FEAT_BATCH	0x08
+#define KATOMIC_FEAT_URING	0x10
+#define KATOMIC_FEAT_MMAP	0x20
 
 /* katomic_context.flags */
-#define KATOMIC_CTX_CLOEXEC	(1U << 0)
-#define KATOMIC_CTX_MMAP	(1U << 1)
+#define KATOMIC_CTX_CLOEXEC	0x01
+#define KATOMIC_CTX_MMAP	0x02
 
 /* katomic_batch.flags */
-#define KATOMIC_BATCH_CONTINUE	(1U << 0)
+#define KATOMIC_BATCH_CONTINUE	0x01
 
 struct katomic_info {
 	__u32 abi_version;	/* KATOMIC_ABI_VERSION */

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * katomic: Go's sync/atomic family over the kernel's atomics, shown to user
+ * space through /dev/katomic.
+ *
+ * This file holds the module's parameters, the misc device and the ioctl
+ * dispatch: one table of commands and one generic copy-in, validate,
+ * copy-out path.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/uaccess.h>
+
+#include "katomic.h"
+
+static unsigned int nr_counters = 256;
+module_param(nr_counters, uint, 0444);
+MODULE_PARM_DESC(nr_counters, "counters in the global context (256)");
+
+static unsigned int nr_slots = 64;
+module_param(nr_slots, uint, 0444);
+MODULE_PARM_DESC(nr_slots, "value slots in the global context (64)");
+
+static unsigned int value_max = 4096;
+module_param(value_max, uint, 0444);
+MODULE_PARM_DESC(value_max, "largest value in bytes in the global context (4096)");
+
+static unsigned int max_counters = 65536;
+module_param(max_counters, uint, 0444);
+MODULE_PARM_DESC(max_counters, "most counters in a private context (65536)");
+
+static unsigned int max_slots = 4096;
+module_param(max_slots, uint, 0444);
+MODULE_PARM_DESC(max_slots, "most value slots in a private context (4096)");
+
+static unsigned int max_value = 1048576;
+module_param(max_value, uint, 0444);
+MODULE_PARM_DESC(max_value, "largest value_max of a private context (1048576)");
+
+unsigned int katomic_max_batch = 4096;
+module_param_named(max_batch, katomic_max_batch, uint, 0444);
+MODULE_PARM_DESC(max_batch, "most ops in one KATOMIC_IOC_BATCH (4096)");
+
+static ushort devmode = 0600;
+module_param(devmode, ushort, 0444);
+MODULE_PARM_DESC(devmode, "mode of /dev/katomic (0600)");
+
+/* Bounds on the parameters, so that no size computed from them overflows. */
+#define KATOMIC_LIMIT_COUNTERS	BIT(24)
+#define KATOMIC_LIMIT_SLOTS	BIT(20)
+#define KATOMIC_LIMIT_VALUE	BIT(28)
+#define KATOMIC_LIMIT_BATCH	BIT(20)
+
+static struct katomic_ctx *katomic_global;
+
+/* Objects DEFINE, UNDEFINE and QUERY address; NULL: feature not built. */
+struct katomic_object_ops {
+	int (*define)(struct katomic_ctx *ctx, const struct katomic_define *d);
+	int (*undefine)(struct katomic_ctx *ctx,
+			const struct katomic_define *d);
+	int (*query)(struct katomic_ctx *ctx, struct katomic_define *d);
+};
+
+static const struct katomic_object_ops katomic_objects[] = {
+	[KATOMIC_OBJ_COUNTER] = {
+		.define = katomic_counter_define,
+		.undefine = katomic_counter_undefine,
+		.query = katomic_counter_query,
+	},
+	[KATOMIC_OBJ_VALUE] = { },
+};
+
+static const struct katomic_object_ops *katomic_object(u8 object)
+{
+	if (object < KATOMIC_OBJ_COUNTER || object >= ARRAY_SIZE(katomic_objects))
+		return NULL;
+	return &katomic_objects[array_index_nospec(object,
+						   ARRAY_SIZE(katomic_objects))];
+}
+
+static int katomic_ioc_info(struct katomic_ctx *ctx, void *arg)
+{
+	struct katomic_info *info = arg;
+
+	info->abi_version = KATOMIC_ABI_VERSION;
+	info->features = 0;
+	info->nr_counters = ctx->nr_counters;
+	info->nr_slots = ctx->nr_slots;
+	info->value_max = ctx->value_max;
+	info->max_batch = katomic_max_batch;
+	info->ptr_bits = BITS_PER_LONG;
+	return 0;
+}
+
+static int katomic_ioc_nop(struct katomic_ctx *ctx, void *arg)
+{
+	return 0;
+}
+
+static int katomic_ioc_define(struct katomic_ctx *ctx, void *arg)
+{
+	struct katomic_define *d = arg;
+	const struct katomic_object_ops *obj = katomic_object(d->object);
+
+	if (!obj)
+		return -EINVAL;
+	return obj->define ? obj->define(ctx, d) : -EOPNOTSUPP;
+}
+
+static int katomic_ioc_undefine(struct katomic_ctx *ctx, void *arg)
+{
+	struct katomic_define *d = arg;
+	const struct katomic_object_ops *obj = katomic_object(d->object);
+
+	if (!obj)
+		return -EINVAL;
+	return obj->undefine ? obj->undefine(ctx, d) : -EOPNOTSUPP;
+}
+
+static int katomic_ioc_query(struct katomic_ctx *ctx, void *arg)
+{
+	struct katomic_define *d = arg;
+	const struct katomic_object_ops *obj = katomic_object(d->object);
+
+	if (!obj)
+		return -EINVAL;
+	return obj->query ? obj->query(ctx, d) : -EOPNOTSUPP;
+}
+
+static int katomic_ioc_op(struct katomic_ctx *ctx, void *arg)
+{
+	return katomic_counter_op(ctx, arg);
+}
+
+/* Known commands whose feature is not in this build. */
+static int katomic_ioc_absent(struct katomic_ctx *ctx, void *arg)
+{
+	return -EOPNOTSUPP;
+}
+
+union katomic_ioc_arg {
+	struct katomic_info info;
+	struct katomic_define define;
+	struct katomic_op op;
+	struct katomic_batch batch;
+	struct katomic_value_op value;
+	struct katomic_context context;
+};
+
+struct katomic_ioc {
+	unsigned int cmd;
+	int (*handler)(struct katomic_ctx *ctx, void *arg);
+};
+
+#define KATOMIC_IOC(c, h) \
+	[_IOC_NR(c)] = { .cmd = (c), .handler = (h) }
+
+static const struct katomic_ioc katomic_iocs[] = {
+	KATOMIC_IOC(KATOMIC_IOC_INFO, katomic_ioc_info),
+	KATOMIC_IOC(KATOMIC_IOC_NOP, katomic_ioc_nop),
+	KATOMIC_IOC(KATOMIC_IOC_DEFINE, katomic_ioc_define),
+	KATOMIC_IOC(KATOMIC_IOC_UNDEFINE, katomic_ioc_undefine),
+	KATOMIC_IOC(KATOMIC_IOC_QUERY, katomic_ioc_query),
+	KATOMIC_IOC(KATOMIC_IOC_OP, katomic_ioc_op),
+	KATOMIC_IOC(KATOMIC_IOC_BATCH, katomic_ioc_absent),
+	KATOMIC_IOC(KATOMIC_IOC_VALUE, katomic_ioc_absent),
+	KATOMIC_IOC(KATOMIC_IOC_CONTEXT_NEW, katomic_ioc_absent),
+};
+
+/*
+ * The one ioctl path: a command is known only with the exact number, size
+ * and direction of the table; the argument is copied in whole, handled,
+ * and copied out whole on success.  Nothing is written back on failure.
+ */
+static long katomic_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long uarg)
+{
+	void __user *argp = (void __user *)uarg;
+	const struct katomic_ioc *ioc;
+	union katomic_ioc_arg arg;
+	unsigned int nr = _IOC_NR(cmd);
+	size_t size = _IOC_SIZE(cmd);
+	int ret;
+
+	if (_IOC_TYPE(cmd) != KATOMIC_IOC_MAGIC || nr >= ARRAY_SIZE(katomic_iocs))
+		return -ENOTTY;
+	ioc = &katomic_iocs[array_index_nospec(nr, ARRAY_SIZE(katomic_iocs))];
+	if (!ioc->handler || ioc->cmd != cmd)
+		return -ENOTTY;
+
+	if (_IOC_DIR(cmd) & _IOC_WRITE) {
+		if (copy_from_user(&arg, argp, size))
+			return -EFAULT;
+	} else {
+		memset(&arg, 0, size);
+	}
+	ret = ioc->handler(file->private_data, &arg);
+	if (ret < 0)
+		return ret;
+	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(argp, &arg, size))
+		return -EFAULT;
+	return ret;
+}
+
+static int katomic_open(struct inode *inode, struct file *file)
+{
+	file->private_data = katomic_global;
+	return 0;
+}
+
+static const struct file_operations katomic_fops = {
+	.owner = THIS_MODULE,
+	.open = katomic_open,
+	.unlocked_ioctl = katomic_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice katomic_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "katomic",
+	.fops = &katomic_fops,
+};
+
+static int __init katomic_check_param(const char *name, unsigned int val,
+				      unsigned int lo, unsigned int hi)
+{
+	if (val >= lo && val <= hi)
+		return 0;
+	pr_err("parameter %s=%u is outside %u..%u\n", name, val, lo, hi);
+	return -EINVAL;
+}
+
+static int __init katomic_init(void)
+{
+	int ret;
+
+	ret = katomic_check_param("max_counters", max_counters, 0,
+				  KATOMIC_LIMIT_COUNTERS) ?:
+	      katomic_check_param("max_slots", max_slots, 0,
+				  KATOMIC_LIMIT_SLOTS) ?:
+	      katomic_check_param("max_value", max_value, 1,
+				  KATOMIC_LIMIT_VALUE) ?:
+	      katomic_check_param("max_batch", katomic_max_batch, 1,
+				  KATOMIC_LIMIT_BATCH) ?:
+	      katomic_check_param("nr_counters", nr_counters, 0, max_counters) ?:
+	      katomic_check_param("nr_slots", nr_slots, 0, max_slots) ?:
+	      katomic_check_param("value_max", value_max, nr_slots ? 1 : 0,
+				  max_value) ?:
+	      katomic_check_param("devmode", devmode, 0, 0777);
+	if (ret)
+		return ret;
+
+	katomic_global = katomic_ctx_create(nr_counters, nr_slots, value_max);
+	if (!katomic_global)
+		return -ENOMEM;
+
+	katomic_misc.mode = devmode;
+	ret = misc_register(&katomic_misc);
+	if (ret) {
+		katomic_ctx_destroy(katomic_global);
+		return ret;
+	}
+	return 0;
+}
+
+static void __exit katomic_exit(void)
+{
+	misc_deregister(&katomic_misc);
+	katomic_ctx_destroy(katomic_global);
+}
+
+module_init(katomic_init);
+module_exit(katomic_exit);
+
+MODULE_DESCRIPTION("Go's sync/atomic family over the kernel's atomics");
+MODULE_AUTHOR("The katomic developers");
+MODULE_LICENSE("GPL");
