@@ -88,13 +88,14 @@ static bool katomic_moves(u8 op, bool is_signed, s64 sa, s64 sold, u64 ua,
 /*
  * The op family, written once and instantiated per backing store the way
  * the kernel's own atomic headers are: @pfx is the API (atomic, atomic64,
- * atomic_long), @A its atomic type, @T its value type and @U the unsigned
- * type of the same width.  Every op is one fully ordered value-returning
- * atomic, or a try_cmpxchg loop for MAX and MIN.  The raw result is
- * returned as @T converted to u64; katomic_extend() makes it the ABI's.
+ * atomic_long), @P a pointer to its atomic type, @T its value type, @U
+ * the unsigned type of the same width.  Every op is one fully ordered
+ * value-returning atomic, or a try_cmpxchg loop for MAX and MIN.  The raw
+ * result is returned as @T converted to u64; katomic_extend() makes it
+ * the ABI's.
  */
-#define KATOMIC_DEFINE_EXEC(pfx, A, T, U)				\
-static u64 pfx##_exec(A *v, u8 op, T a, T b, bool is_signed, u8 *applied) \
+#define KATOMIC_DEFINE_EXEC(pfx, P, T, U)				\
+static u64 pfx##_exec(P v, u8 op, T a, T b, bool is_signed, u8 *applied) \
 {									\
 	T old;								\
 									\
@@ -136,9 +137,9 @@ static u64 pfx##_exec(A *v, u8 op, T a, T b, bool is_signed, u8 *applied) \
 	return 0;							\
 }
 
-KATOMIC_DEFINE_EXEC(atomic, atomic_t, int, unsigned int)
-KATOMIC_DEFINE_EXEC(atomic64, atomic64_t, s64, u64)
-KATOMIC_DEFINE_EXEC(atomic_long, atomic_long_t, long, unsigned long)
+KATOMIC_DEFINE_EXEC(atomic, atomic_t *, int, unsigned int)
+KATOMIC_DEFINE_EXEC(atomic64, atomic64_t *, s64, u64)
+KATOMIC_DEFINE_EXEC(atomic_long, atomic_long_t *, long, unsigned long)
 
 /* Run @op on @c as type @t; operands are already checked. */
 static u64 katomic_exec(struct katomic_counter *c,
