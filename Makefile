@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# katomic: top-level build.
+#
+#   make                 module (against KDIR), libkatomic, the katomic tool,
+#                        host tests and selftests
+#   make check           install deps, build, host tests, VM selftests
+#   make demo            boot the VM, load the module, drive counters
+#   make vm              the module built for the VM's kernel (Debian 6.1)
+#   make lint            checkpatch --strict and sparse on kmod/ and uapi/
+#
+# KDIR is the build directory of the kernel that will load the module;
+# O is where user-space programs go.
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+O ?= $(CURDIR)/build
+KATOMIC_CACHE ?= $(HOME)/.cache/katomic
+export KATOMIC_CACHE
+
+.PHONY: all module userspace selftests check demo vm lint clean help
+
+all: module userspace selftests
+
+module:
+	@test -f "$(KDIR)/Makefile" || { \
+	  echo "katomic: no kernel build tree at KDIR=$(KDIR)"; \
+	  echo "  install linux-headers-$$(uname -r), pass KDIR=..., or use 'make vm'"; \
+	  exit 1; }
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
+
+userspace:
+	$(MAKE) -C userspace O="$(O)"
+
+selftests:
+	$(MAKE) -C selftests/katomic OUTPUT="$(O)/selftests/katomic"
+
+# The module for the kernel the QEMU test bed boots.
+vm:
+	@eval "$$(scripts/kernel.sh)" && \
+	  $(MAKE) -C "$$KDIR" M="$(CURDIR)" W=1 modules
+
+lint:
+	scripts/lint.sh
+
+check:
+	scripts/check.sh
+
+demo:
+	scripts/demo.sh
+
+clean:
+	-test -f "$(KDIR)/Makefile" && $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean
+	rm -rf "$(O)" kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
+	  kmod/modules.order modules.order Module.symvers .*.cmd
+
+help:
+	@sed -n '3,14s/^# \{0,1\}//p' Makefile

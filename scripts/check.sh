@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# make check: install what is needed, build everything, run the host tests
+# and the selftests in the QEMU test bed.  Every step's output is shown and
+# kept in build/check/.  The last line is "N passed, N failed, N skipped";
+# the exit status is non-zero if anything failed.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+O=${O:-$top/build}
+logs=$O/check
+mkdir -p "$logs"
+pass=0 fail=0 skip=0
+failed=()
+
+step() { printf '\n=== %s\n' "$*"; }
+
+# count NAME RC LOG: add the harness totals found in LOG; a step that failed
+# without a failing test (build, kernel log finding, crash) counts one failure.
+count() {
+	local name=$1 rc=$2 log=$3 p=0 f=0 s=0 line
+	while read -r line; do
+		p=$((p + $(sed -n 's/.*pass:\([0-9]*\).*/\1/p' <<<"$line")))
+		f=$((f + $(sed -n 's/.* fail:\([0-9]*\).*/\1/p' <<<"$line")))
+		f=$((f + $(sed -n 's/.* error:\([0-9]*\).*/\1/p' <<<"$line")))
+		s=$((s + $(sed -n 's/.* skip:\([0-9]*\).*/\1/p' <<<"$line")))
+	done < <(grep -a '# Totals: pass:' "$log" 2>/dev/null)
+	if [ "$p$f$s" = 000 ]; then
+		[ "$rc" = 0 ] && p=1 || f=1
+	elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+	fi
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	[ "$f" = 0 ] || failed+=("$name")
+	printf '=== %s: %d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
+}
+
+# run NAME CMD...: run a step, tee its output, count it.
+run() {
+	local name=$1 log=$logs/$1.log rc
+	shift
+	step "$name: $*"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	count "$name" "$rc" "$log"
+	return "$rc"
+}
+
+run deps scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+KSRC=$(scripts/ksrc.sh) || { echo "0 passed, 1 failed"; exit 1; }
+eval "$(scripts/kernel.sh)" || { echo "0 passed, 1 failed"; exit 1; }
+export KSFT_DIR=$KSRC/tools/testing/selftests
+
+built=1
+run build-module make -s vm || built=0
+if grep -qiE 'warning:|error:' "$logs/build-module.log"; then
+	echo "build-module: the build printed warnings"
+	fail=$((fail + 1)) failed+=(build-module-warnings)
+fi
+run build-userspace make -s userspace O="$O" || built=0
+run build-selftests make -s selftests O="$O" || built=0
+run lint scripts/lint.sh
+
+run host-tests make -s -C userspace check O="$O"
+
+if [ "$built" = 1 ]; then
+	adds=(--add "$top/scripts/vm-selftests.sh")
+	for t in "$O"/selftests/katomic/*_test; do
+		[ -x "$t" ] && adds+=(--add "$t")
+	done
+	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \
+		--log "$logs/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
+else
+	echo "vm-selftests: not run, the build failed"
+	fail=$((fail + 1)) failed+=(vm-selftests)
+fi
+
+echo
+[ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]
