@@ -13,6 +13,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
 #include "katomic.h"
@@ -46,7 +47,19 @@ module_param_named(max_batch, katomic_max_batch, uint, 0444);
 MODULE_PARM_DESC(max_batch, "most ops in one KATOMIC_IOC_BATCH (4096)");
 
 static ushort devmode = 0600;
-module_param(devmode, ushort, 0444);
+
+/* devmode reads back in octal, as modes are written. */
+static int katomic_devmode_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "0%03o\n", *(ushort *)kp->arg);
+}
+
+static const struct kernel_param_ops katomic_devmode_ops = {
+	.set = param_set_ushort,
+	.get = katomic_devmode_get,
+};
+
+module_param_cb(devmode, &katomic_devmode_ops, &devmode, 0444);
 MODULE_PARM_DESC(devmode, "mode of /dev/katomic (0600)");
 
 /* Bounds on the parameters, so that no size computed from them overflows. */
