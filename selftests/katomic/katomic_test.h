@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers of the katomic selftests: raw ioctl wrappers over
+ * <linux/katomic.h>, the type and op tables expanded from the uapi X-macros,
+ * and a reference model of every counter op that tests compare against.
+ *
+ * Include after kselftest_harness.h.
+ */
+#ifndef KATOMIC_SELFTEST_H
+#define KATOMIC_SELFTEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/katomic.h>
+
+#ifndef KT_DEV
+#define KT_DEV		"/dev/katomic"
+#endif
+#define KT_SYSFS	"/sys/module/katomic"
+#define KT_PARAMS	KT_SYSFS "/parameters"
+
+#define KT_ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The value vectors of the kernel's lib/atomic64_test.c. */
+#define KT_V0		0xaaa31337c001d00dULL
+#define KT_V1		0xdeadbeefdeafcafeULL
+#define KT_V2		0xfaceabadf00df001ULL
+#define KT_V3		0x0000000100000001ULL
+#define KT_ONESTWOS	0x1111111122222222ULL
+#define KT_ONE		1ULL
+
+/* A filler that no correct out field equals by chance. */
+#define KT_POISON	0x5a5a5a5aa5a5a5a5ULL
+
+/* ---- the tables, expanded from the uapi X-macros ----------------------- */
+
+struct kt_type {
+	const char *name;
+	__u8 type;		/* KATOMIC_TYPE_* */
+	unsigned int bits;	/* 0 in the table for UINTPTR: see kt_resolve() */
+	bool is_signed;
+};
+
+#define KT_TYPE_INIT(nr, lname, nbits, sgn) \
+	{ .name = #lname, .type = (nr), .bits = (nbits), .is_signed = (sgn) }
+#define KT_TYPE_ENTRY(N, nr, lname, nbits, sgn) \
+	[KATOMIC_TYPE_##N] = KT_TYPE_INIT(nr, lname, nbits, sgn),
+static const struct kt_type kt_types[KATOMIC_TYPE_LAST + 1] = {
+	KATOMIC_TYPE_TABLE(KT_TYPE_ENTRY)
+};
+
+/* Iterate over the defined types (index 0 of kt_types is unused). */
+#define kt_for_each_type(tp) \
+	for ((tp) = &kt_types[1]; (tp) <= &kt_types[KATOMIC_TYPE_LAST]; (tp)++)
+
+struct kt_opdesc {
+	const char *name;
+	__u8 op;		/* KATOMIC_OP_* */
+	unsigned int operands;	/* how many of arg, arg2 the op reads */
+	bool applied;		/* reports katomic_op.applied */
+};
+
+#define KT_OP_ENTRY(N, nr, lname, nops, app) \
+	{ .name = #lname, .op = (nr), .operands = (nops), .applied = (app) },
+static const struct kt_opdesc kt_ops[] = {
+	KATOMIC_OP_TABLE(KT_OP_ENTRY)
+};
+#define KT_NR_OPS	KT_ARRAY_SIZE(kt_ops)
+
+static inline const struct kt_opdesc *kt_opdesc(__u8 op)
+{
+	unsigned int i;
+
+	for (i = 0; i < KT_NR_OPS; i++)
+		if (kt_ops[i].op == op)
+			return &kt_ops[i];
+	return NULL;
+}
+
+static inline const char *kt_op_name(__u8 op)
+{
+	const struct kt_opdesc *d = kt_opdesc(op);
+
+	return d ? d->name : "?";
+}
+
+/* The type with UINTPTR's width taken from katomic_info.ptr_bits. */
+static inline struct kt_type kt_resolve(const struct kt_type *t,
+					unsigned int ptr_bits)
+{
+	struct kt_type r = *t;
+
+	if (!r.bits)
+		r.bits = ptr_bits;
+	return r;
+}
+
+/* ---- the reference model ---------------------------------------------- */
+
+/*
+ * The 64-bit form the ABI uses for a value of type t: truncated to the
+ * type's width, then sign-extended (signed types) or zero-extended.
+ */
+static inline __u64 kt_canon(const struct kt_type *t, __u64 v)
+{
+	if (t->bits >= 64)
+		return v;
+	v &= (1ULL << t->bits) - 1;
+	if (t->is_signed && (v >> (t->bits - 1)) & 1)
+		v |= ~0ULL << t->bits;
+	return v;
+}
+
+/* Is v an operand the type accepts (else -EOVERFLOW)? */
+static inline bool kt_fits(const struct kt_type *t, __u64 v)
+{
+	return kt_canon(t, v) == v;
+}
+
+static inline __u64 kt_min(const struct kt_type *t)
+{
+	return t->is_signed ? kt_canon(t, 1ULL << (t->bits - 1)) : 0;
+}
+
+static inline __u64 kt_max(const struct kt_type *t)
+{
+	return t->is_signed ? kt_canon(t, (1ULL << (t->bits - 1)) - 1)
+			    : kt_canon(t, ~0ULL);
+}
+
+/* The operand that subtracts v (Go's way for unsigned types). */
+static inline __u64 kt_neg(const struct kt_type *t, __u64 v)
+{
+	return kt_canon(t, -v);
+}
+
+/* a < b in the type's order: signed for INT types, unsigned otherwise. */
+static inline bool kt_lt(const struct kt_type *t, __u64 a, __u64 b)
+{
+	return t->is_signed ? (__s64)a < (__s64)b : a < b;
+}
+
+struct kt_expect {
+	__u64 result;	/* katomic_op.result */
+	__u64 value;	/* the counter afterwards */
+	__u8 applied;	/* katomic_op.applied */
+};
+
+/* What op does to a counter holding cur (all values canonical). */
+static inline struct kt_expect kt_model(const struct kt_type *t, __u8 op,
+					__u64 cur, __u64 arg, __u64 arg2)
+{
+	struct kt_expect e = { .result = cur, .value = cur, .applied = 0 };
+
+	switch (op) {
+	case KATOMIC_OP_LOAD:
+		break;
+	case KATOMIC_OP_STORE:
+		e.value = arg;
+		e.result = 0;
+		break;
+	case KATOMIC_OP_ADD:
+		e.value = kt_canon(t, cur + arg);
+		e.result = e.value;
+		break;
+	case KATOMIC_OP_SWAP:
+		e.value = arg;
+		break;
+	case KATOMIC_OP_CAS:
+		if (cur == arg) {
+			e.value = arg2;
+			e.applied = 1;
+		}
+		break;
+	case KATOMIC_OP_AND:
+		e.value = kt_canon(t, cur & arg);
+		break;
+	case KATOMIC_OP_OR:
+		e.value = kt_canon(t, cur | arg);
+		break;
+	case KATOMIC_OP_XOR:
+		e.value = kt_canon(t, cur ^ arg);
+		break;
+	case KATOMIC_OP_MAX:
+		if (kt_lt(t, cur, arg))
+			e.value = arg;
+		e.applied = e.value != cur;
+		break;
+	case KATOMIC_OP_MIN:
+		if (kt_lt(t, arg, cur))
+			e.value = arg;
+		e.applied = e.value != cur;
+		break;
+	case KATOMIC_OP_ADD_UNLESS:
+		if (cur != arg2) {
+			e.value = kt_canon(t, cur + arg);
+			e.applied = 1;
+		}
+		break;
+	}
+	return e;
+}
+
+/*
+ * Values worth trying for a type: small ones, every width's edges, bit
+ * patterns and the atomic64_test vectors, each in the type's canonical
+ * form, without duplicates.  Returns how many were written to out.
+ */
+static inline unsigned int kt_interesting(const struct kt_type *t,
+					  __u64 *out, unsigned int max)
+{
+	static const __u64 raw[] = {
+		0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff,
+		0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ULL,
+		0x7fffffffffffffffULL, 0x8000000000000000ULL,
+		0xfffffffffffffffeULL, 0xffffffffffffffffULL,
+		0x5555555555555555ULL, 0xaaaaaaaaaaaaaaaaULL,
+		KT_V0, KT_V1, KT_V2, KT_V3, KT_ONESTWOS,
+	};
+	unsigned int i, j, n = 0;
+
+	for (i = 0; i < KT_ARRAY_SIZE(raw) + 2 && n < max; i++) {
+		__u64 v;
+
+		if (i < KT_ARRAY_SIZE(raw))
+			v = kt_canon(t, raw[i]);
+		else if (i == KT_ARRAY_SIZE(raw))
+			v = kt_min(t);
+		else
+			v = kt_max(t);
+		for (j = 0; j < n && out[j] != v; j++)
+			;
+		if (j == n)
+			out[n++] = v;
+	}
+	return n;
+}
+
+/* ---- raw ioctls -------------------------------------------------------- */
+
+/* ioctl(2) as 0 (or the returned fd) or -errno. */
+static inline int kt_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int r = ioctl(fd, cmd, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+static inline int kt_open(void)
+{
+	return open(KT_DEV, O_RDWR | O_CLOEXEC);
+}
+
+static inline int kt_info(int fd, struct katomic_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return kt_ioctl(fd, KATOMIC_IOC_INFO, info);
+}
+
+static inline int kt_define(int fd, __u32 id, __u8 type, __u8 sync, __u64 init)
+{
+	struct katomic_define d = {
+		.id = id, .object = KATOMIC_OBJ_COUNTER, .type = type,
+		.sync = sync, .init = init,
+	};
+
+	return kt_ioctl(fd, KATOMIC_IOC_DEFINE, &d);
+}
+
+static inline int kt_undefine(int fd, __u32 id)
+{
+	struct katomic_define d = { .id = id, .object = KATOMIC_OBJ_COUNTER };
+
+	return kt_ioctl(fd, KATOMIC_IOC_UNDEFINE, &d);
+}
+
+static inline int kt_query(int fd, __u32 id, struct katomic_define *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = id;
+	d->object = KATOMIC_OBJ_COUNTER;
+	return kt_ioctl(fd, KATOMIC_IOC_QUERY, d);
+}
+
+/* (Re)define a counter, whatever state it was left in. */
+static inline int kt_redefine(int fd, __u32 id, __u8 type, __u8 sync,
+			      __u64 init)
+{
+	kt_undefine(fd, id);
+	return kt_define(fd, id, type, sync, init);
+}
+
+static inline void kt_op_init(struct katomic_op *o, __u32 id, __u8 type,
+			      __u8 op, __u64 arg, __u64 arg2)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = id;
+	o->type = type;
+	o->op = op;
+	o->arg = arg;
+	o->arg2 = arg2;
+}
+
+/* One op; result and applied are optional. */
+static inline int kt_do(int fd, __u32 id, __u8 type, __u8 op, __u64 arg,
+			__u64 arg2, __u64 *result, __u8 *applied)
+{
+	struct katomic_op o;
+	int r;
+
+	kt_op_init(&o, id, type, op, arg, arg2);
+	r = kt_ioctl(fd, KATOMIC_IOC_OP, &o);
+	if (!r) {
+		if (result)
+			*result = o.result;
+		if (applied)
+			*applied = o.applied;
+	}
+	return r;
+}
+
+static inline int kt_load(int fd, __u32 id, __u8 type, __u64 *v)
+{
+	return kt_do(fd, id, type, KATOMIC_OP_LOAD, 0, 0, v, NULL);
+}
+
+static inline int kt_store(int fd, __u32 id, __u8 type, __u64 v)
+{
+	return kt_do(fd, id, type, KATOMIC_OP_STORE, v, 0, NULL, NULL);
+}
+
+/* ---- sysfs ------------------------------------------------------------- */
+
+/* Read a module parameter; base 0, so "0600" reads as octal. */
+static inline int kt_param(const char *name, unsigned long *val)
+{
+	char path[256], buf[64], *end;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), KT_PARAMS "/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENODATA;
+	buf[n] = 0;
+	errno = 0;
+	*val = strtoul(buf, &end, 0);
+	if (errno || end == buf)
+		return -EINVAL;
+	return 0;
+}
+
+#endif /* KATOMIC_SELFTEST_H */
