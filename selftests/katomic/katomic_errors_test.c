@@ -435,10 +435,12 @@ TEST_F(typed, define_twice)
 	__u64 v;
 
 	/* -EEXIST whatever the second DEFINE says; the first one stands */
-	kt_for_each_type(u)
-		EXPECT_EQ(-EEXIST, kt_define(self->fd, self->id, u->type,
-					     KATOMIC_SYNC_DEFAULT, 0))
-			TH_LOG("redefine as %s", u->name);
+	kt_for_each_type(u) {
+		int r = kt_define(self->fd, self->id, u->type,
+				  KATOMIC_SYNC_DEFAULT, 0);
+
+		EXPECT_EQ(-EEXIST, r) TH_LOG("redefine as type %u", u->type);
+	}
 	EXPECT_EQ(-EEXIST, kt_define(self->fd, self->id, t->type,
 				     KATOMIC_SYNC_ATOMIC, 1));
 	ASSERT_EQ(0, kt_query(self->fd, self->id, &q));

@@ -52,14 +52,14 @@ struct kt_type {
 #define KT_TYPE_INIT(nr, lname, nbits, sgn) \
 	{ .name = #lname, .type = (nr), .bits = (nbits), .is_signed = (sgn) }
 #define KT_TYPE_ENTRY(N, nr, lname, nbits, sgn) \
-	[KATOMIC_TYPE_##N] = KT_TYPE_INIT(nr, lname, nbits, sgn),
-static const struct kt_type kt_types[KATOMIC_TYPE_LAST + 1] = {
+	KT_TYPE_INIT(nr, lname, nbits, sgn),
+static const struct kt_type kt_types[] = {
 	KATOMIC_TYPE_TABLE(KT_TYPE_ENTRY)
 };
+#define KT_NR_TYPES	KT_ARRAY_SIZE(kt_types)
 
-/* Iterate over the defined types (index 0 of kt_types is unused). */
 #define kt_for_each_type(tp) \
-	for ((tp) = &kt_types[1]; (tp) <= &kt_types[KATOMIC_TYPE_LAST]; (tp)++)
+	for ((tp) = kt_types; (tp) < kt_types + KT_NR_TYPES; (tp)++)
 
 struct kt_opdesc {
 	const char *name;
