@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The kernel backend: each call is one ioctl on /dev/katomic. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define KATOMIC_DEVICE	"/dev/katomic"
+
+static int dev_ioctl(struct katomic *k, unsigned long cmd, void *arg)
+{
+	return ioctl(k->fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+static int dev_info(struct katomic *k, struct katomic_info *info)
+{
+	return dev_ioctl(k, KATOMIC_IOC_INFO, info);
+}
+
+static int dev_nop(struct katomic *k)
+{
+	return dev_ioctl(k, KATOMIC_IOC_NOP, NULL);
+}
+
+static int dev_define(struct katomic *k, const struct katomic_define *d)
+{
+	return dev_ioctl(k, KATOMIC_IOC_DEFINE, (void *)d);
+}
+
+static int dev_undefine(struct katomic *k, const struct katomic_define *d)
+{
+	return dev_ioctl(k, KATOMIC_IOC_UNDEFINE, (void *)d);
+}
+
+static int dev_query(struct katomic *k, struct katomic_define *d)
+{
+	return dev_ioctl(k, KATOMIC_IOC_QUERY, d);
+}
+
+static int dev_op(struct katomic *k, struct katomic_op *op)
+{
+	int ret = dev_ioctl(k, KATOMIC_IOC_OP, op);
+
+	return ret ? ret : op->applied;
+}
+
+static void dev_close(struct katomic *k)
+{
+	close(k->fd);
+	free(k);
+}
+
+static const struct katomic_backend dev_backend = {
+	.info = dev_info,
+	.nop = dev_nop,
+	.define = dev_define,
+	.undefine = dev_undefine,
+	.query = dev_query,
+	.op = dev_op,
+	.close = dev_close,
+};
+
+int katomic_open(const char *path, struct katomic **out)
+{
+	struct katomic_info info;
+	struct katomic *k;
+	int ret;
+
+	k = malloc(sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->be = &dev_backend;
+	k->fd = open(path ? path : KATOMIC_DEVICE, O_RDWR | O_CLOEXEC);
+	if (k->fd < 0) {
+		ret = -errno;
+		free(k);
+		return ret;
+	}
+	ret = dev_info(k, &info);
+	if (!ret && info.abi_version != KATOMIC_ABI_VERSION)
+		ret = -EPROTO;
+	if (ret) {
+		dev_close(k);
+		return ret;
+	}
+	*out = k;
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libkatomic internals: the handle, its backends, the counter ops' meaning. */
+#ifndef KATOMIC_INTERNAL_H
+#define KATOMIC_INTERNAL_H
+
+#include "katomic.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/*
+ * What a handle can do: the device (device.c) or a twin (twin.c).  The
+ * define/undefine/query calls take the ABI's struct katomic_define so that
+ * a twin validates exactly the fields the module validates.
+ */
+struct katomic_backend {
+	int (*info)(struct katomic *k, struct katomic_info *info);
+	int (*nop)(struct katomic *k);
+	int (*define)(struct katomic *k, const struct katomic_define *d);
+	int (*undefine)(struct katomic *k, const struct katomic_define *d);
+	int (*query)(struct katomic *k, struct katomic_define *d);
+	int (*op)(struct katomic *k, struct katomic_op *op);
+	void (*close)(struct katomic *k);
+};
+
+struct katomic {
+	const struct katomic_backend *be;
+	int fd;			/* -1 for a twin */
+};
+
+/* A counter type as arithmetic sees it. */
+struct katomic_width {
+	unsigned int bits;	/* 32 or 64 */
+	bool is_signed;
+	__u64 mask;		/* the low bits bits set */
+};
+
+/* -EINVAL for an unknown type. */
+int katomic__width(unsigned int type, unsigned int ptr_bits,
+		   struct katomic_width *w);
+/* v cut to the width, then sign- or zero-extended. */
+__u64 katomic__extend(const struct katomic_width *w, __u64 v);
+
+/*
+ * The checks of a struct katomic_op that need no counter: flags, reserved,
+ * op and type known, unused operands zero (-EINVAL), used ones
+ * representable (-EOVERFLOW).
+ */
+int katomic__check_op(const struct katomic_op *op, unsigned int ptr_bits);
+
+/* One op applied to a plain value. */
+struct katomic_step {
+	__u64 new;		/* the value to store, if store */
+	__u64 result;		/* the op's result, raw (not extended) */
+	bool store;		/* the op writes the counter */
+	bool applied;		/* katomic_op.applied */
+};
+
+/*
+ * The meaning of every counter op, once: from old (the counter's bits,
+ * zero-extended) and op's operands compute what to store and return.
+ * Sync kinds that run an op as load-compute-store (a CAS loop, a lock,
+ * no synchronisation at all) all go through here.
+ */
+void katomic__apply(const struct katomic_width *w, const struct katomic_op *op,
+		    __u64 old, struct katomic_step *s);
+
+#endif /* KATOMIC_INTERNAL_H */

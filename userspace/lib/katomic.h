@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libkatomic: Go's sync/atomic family on /dev/katomic counters, or on a
+ * user-space "twin" with the same semantics.
+ *
+ * A handle is either the kernel device (katomic_open) or a twin
+ * (katomic_twin_new): a set of counters in plain memory, one per 64-byte
+ * cache line, each counter run by its own sync kind.  Every call works on
+ * both and behaves the same, errno for errno (spec/abi.md).
+ *
+ * Every call returns 0, a documented non-negative value, or -errno; errno
+ * is never the result channel.
+ */
+#ifndef KATOMIC_LIB_H
+#define KATOMIC_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/katomic.h>
+
+struct katomic;
+
+/* Handles ----------------------------------------------------------- */
+
+/* Opens the device (path NULL: "/dev/katomic") and checks its abi_version
+ * (-EPROTO if it is not KATOMIC_ABI_VERSION). */
+int katomic_open(const char *path, struct katomic **out);
+/* A twin of nr_counters counters; its counters support the kinds DEFAULT and
+ * ATOMIC (C11 atomics), others are -EOPNOTSUPP as on a module without them. */
+int katomic_twin_new(unsigned int nr_counters, struct katomic **out);
+void katomic_close(struct katomic *k);	/* NULL is fine */
+int katomic_fd(const struct katomic *k);	/* -1 for a twin */
+
+/* Context ----------------------------------------------------------- */
+
+/* A twin reports abi_version 1, features 0, its nr_counters, no slots, no
+ * batch, and ptr_bits = the width of uintptr_t. */
+int katomic_info(struct katomic *k, struct katomic_info *info);
+int katomic_nop(struct katomic *k);	/* KATOMIC_IOC_NOP: the syscall floor */
+int katomic_define(struct katomic *k, __u32 id, unsigned int type,
+		   unsigned int sync, __u64 init);
+int katomic_undefine(struct katomic *k, __u32 id);
+/* type and sync may be NULL; sync is resolved (never DEFAULT). */
+int katomic_query(struct katomic *k, __u32 id, unsigned int *type,
+		  unsigned int *sync);
+
+/*
+ * DEFINE, UNDEFINE and QUERY with every field of the ABI struct chosen by
+ * the caller (object, flags, param, reserved), for tools and tests.
+ * katomic_query_raw fills d->type, d->sync and d->param.
+ */
+int katomic_define_raw(struct katomic *k, const struct katomic_define *d);
+int katomic_undefine_raw(struct katomic *k, const struct katomic_define *d);
+int katomic_query_raw(struct katomic *k, struct katomic_define *d);
+
+/*
+ * One counter op, as KATOMIC_IOC_OP: fills op->result, op->applied and
+ * op->error; returns op->applied (0 or 1) or -errno (op left as it was).
+ */
+int katomic_op(struct katomic *k, struct katomic_op *op);
+
+/* Typed calls -------------------------------------------------------- */
+
+/*
+ * Each op in one line, Go's way, with the names of its operands.  arg is
+ * the first operand and arg2 the second, as in struct katomic_op.
+ */
+#define KATOMIC_DOC_load	"",		"return *addr"
+#define KATOMIC_DOC_store	"val",		"*addr = val"
+#define KATOMIC_DOC_add		"delta",	"*addr += delta; return *addr"
+#define KATOMIC_DOC_swap	"new",		"old = *addr; *addr = new; return old"
+#define KATOMIC_DOC_cas		"old new",	"seen = *addr; if seen == old { *addr = new }; return seen, seen == old"
+#define KATOMIC_DOC_and		"mask",		"old = *addr; *addr &= mask; return old"
+#define KATOMIC_DOC_or		"mask",		"old = *addr; *addr |= mask; return old"
+#define KATOMIC_DOC_xor		"mask",		"old = *addr; *addr ^= mask; return old"
+#define KATOMIC_DOC_max		"val",		"old = *addr; if val > old { *addr = val }; return old, val > old"
+#define KATOMIC_DOC_min		"val",		"old = *addr; if val < old { *addr = val }; return old, val < old"
+#define KATOMIC_DOC_add_unless	"delta unless",	"old = *addr; if old != unless { *addr += delta }; return old, old != unless"
+
+/* The C type of each counter type: katomic_int32_t is int32_t, ... */
+#define KATOMIC_CTYPE_1_32	int32_t
+#define KATOMIC_CTYPE_1_64	int64_t
+#define KATOMIC_CTYPE_0_32	uint32_t
+#define KATOMIC_CTYPE_0_64	uint64_t
+#define KATOMIC_CTYPE_0_0	uintptr_t	/* bits 0: pointer-wide */
+#define KATOMIC_CTYPEDEF(NAME, nr, name, bits, is_signed) \
+	typedef KATOMIC_CTYPE_##is_signed##_##bits katomic_##name##_t;
+KATOMIC_TYPE_TABLE(KATOMIC_CTYPEDEF)
+#undef KATOMIC_CTYPEDEF
+
+/*
+ * The op x type product.  KATOMIC_OP_TYPE_TABLE expands
+ *   KATOMIC_OP_TYPE(NAME, nr, name, operands, applied,
+ *                   TNAME, tnr, tname, bits, is_signed)
+ * for every op and every type: define KATOMIC_OP_TYPE, expand, undef it.
+ * The uapi tables take only a callback, so each op row walks the type
+ * table as a list of tuples; KATOMIC__TYPES_ takes exactly one parameter
+ * per type and fails to compile when the type table changes size.
+ */
+#define KATOMIC__TUPLE(...)		(__VA_ARGS__),
+#define KATOMIC__UNPACK(...)		__VA_ARGS__
+#define KATOMIC__CALL(...)		KATOMIC_OP_TYPE(__VA_ARGS__)
+#define KATOMIC__PAIR(o, t)		KATOMIC__CALL(KATOMIC__UNPACK o, KATOMIC__UNPACK t)
+#define KATOMIC__TYPES_(o, t1, t2, t3, t4, t5, end) \
+	KATOMIC__PAIR(o, t1) KATOMIC__PAIR(o, t2) KATOMIC__PAIR(o, t3) \
+	KATOMIC__PAIR(o, t4) KATOMIC__PAIR(o, t5)
+#define KATOMIC__TYPES(...)		KATOMIC__TYPES_(__VA_ARGS__)
+#define KATOMIC__OP_ROW(...) \
+	KATOMIC__TYPES((__VA_ARGS__), KATOMIC_TYPE_TABLE(KATOMIC__TUPLE))
+#define KATOMIC_OP_TYPE_TABLE		KATOMIC_OP_TABLE(KATOMIC__OP_ROW)
+
+/*
+ * katomic_<op>_<type>(k, id, [arg, [arg2,]] out): the op on counter id,
+ * which must have that type.  The shape follows the op's operand count:
+ *
+ *   int katomic_load_int64(struct katomic *k, __u32 id, int64_t *out);
+ *   int katomic_add_int64(struct katomic *k, __u32 id, int64_t arg, int64_t *out);
+ *   int katomic_cas_uint32(struct katomic *k, __u32 id, uint32_t arg,
+ *                          uint32_t arg2, uint32_t *out);
+ *
+ * *out (may be NULL) receives the op's result: the new value for add, 0
+ * for store, otherwise the old value (cas: the value seen).  Returns
+ * applied (cas swapped, max/min changed, add_unless added: 1 or 0; always
+ * 0 for the other ops) or -errno.
+ */
+#define KATOMIC_TYPED_PARAMS_0(T)	T *out
+#define KATOMIC_TYPED_PARAMS_1(T)	T arg, T *out
+#define KATOMIC_TYPED_PARAMS_2(T)	T arg, T arg2, T *out
+#define KATOMIC_TYPED_PROTO(name, operands, tname)			\
+	int katomic_##name##_##tname(struct katomic *k, __u32 id,	\
+		KATOMIC_TYPED_PARAMS_##operands(katomic_##tname##_t))
+
+#define KATOMIC_OP_TYPE(NAME, nr, name, operands, applied,		\
+			TNAME, tnr, tname, bits, is_signed)		\
+	KATOMIC_TYPED_PROTO(name, operands, tname);
+KATOMIC_OP_TYPE_TABLE
+#undef KATOMIC_OP_TYPE
+
+/* Values ------------------------------------------------------------- */
+
+/*
+ * Operands and results travel as __u64: INT types sign-extended, unsigned
+ * types zero-extended.  ptr_bits is the width of UINTPTR (katomic_info).
+ */
+unsigned int katomic_type_bits(unsigned int type, unsigned int ptr_bits);
+/* Whether v is representable in type (the ABI's -EOVERFLOW rule). */
+bool katomic_value_fits(unsigned int type, unsigned int ptr_bits, __u64 v);
+/* v cut to the type's width and extended back as the ABI returns results. */
+__u64 katomic_value_extend(unsigned int type, unsigned int ptr_bits, __u64 v);
+/* The smallest and largest value of type, encoded as operands are. */
+__u64 katomic_value_min(unsigned int type, unsigned int ptr_bits);
+__u64 katomic_value_max(unsigned int type, unsigned int ptr_bits);
+/*
+ * Parses a number for type: decimal or 0x hex, with an optional sign, as a
+ * mathematical value ("0xffffffff" is 4294967295, so not an int32: write
+ * -1).  Returns 0, -EINVAL if s is not a number, -EOVERFLOW if it is not
+ * representable in type.
+ */
+int katomic_value_parse(const char *s, unsigned int type,
+			unsigned int ptr_bits, __u64 *out);
+/* Formats v (encoded) in decimal or hex ("-0x10" for a negative INT value,
+ * so the text parses back).  Returns snprintf's count. */
+int katomic_value_format(char *buf, size_t size, unsigned int type, __u64 v,
+			 bool hex);
+
+/* Names ---------------------------------------------------------------- */
+
+struct katomic_op_desc {
+	const char *name;	/* "add_unless" */
+	unsigned char operands;	/* how many of arg, arg2 it reads */
+	unsigned char applied;	/* reports applied */
+	const char *args;	/* operand names, space-separated: "delta unless" */
+	const char *doc;	/* one line, Go's way */
+};
+
+/* NULL for an unknown number. */
+const struct katomic_op_desc *katomic_op_desc(unsigned int op);
+const char *katomic_op_name(unsigned int op);
+const char *katomic_type_name(unsigned int type);
+const char *katomic_sync_name(unsigned int sync);
+/* Name to number, '-' and '_' alike ("add-unless"); -EINVAL if unknown. */
+int katomic_op_parse(const char *name);
+int katomic_type_parse(const char *name);
+int katomic_sync_parse(const char *name);
+/* Name of feature bit (a single KATOMIC_FEAT_* bit), NULL if unknown. */
+const char *katomic_feature_name(__u32 bit);
+/* "ENOENT" for -ENOENT or ENOENT; "E?" if unknown. */
+const char *katomic_errno_name(int err);
+/* What err means for a katomic call, one line ("not defined"). */
+const char *katomic_strerror(int err);
+
+#endif /* KATOMIC_LIB_H */
