@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the test bed's initramfs (gzip'd newc cpio; no root needed):
-#   /bin/busybox + applet symlinks, /init, /katomic.ko, /cmd, extra files.
+#   /bin/busybox (its applets linked at boot), /init, /katomic.ko, /cmd, extra files.
 # The guest's /init mounts proc, sysfs, devtmpfs, tmpfs (/tmp, /dev/shm),
 # insmods /katomic.ko unless told not to, runs /cmd (else the arguments the
 # kernel passed to init: the words after "--" on its command line), prints
@@ -50,11 +50,8 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,data,root}
 
-install -m 0755 "$busybox" "$root/bin/busybox"
-"$busybox" --list-full | while read -r applet; do
-	[ "$applet" = bin/busybox ] || [ -e "$root/$applet" ] ||
-		ln -s /bin/busybox "$root/$applet"
-done
+install -m 0755 "$busybox" "$root/bin/busybox"	# /init links the applets
+ln -s busybox "$root/bin/sh"
 
 if [ -n "$module" ]; then
 	install -m 0644 "$module" "$root/katomic.ko"
@@ -87,7 +84,8 @@ cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
 # katomic test bed init (written by scripts/mkinitramfs.sh)
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
-mount -t proc proc /proc
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s	# symlinks for the applets (needs /proc)
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/shm /dev/pts

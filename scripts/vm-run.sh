@@ -120,7 +120,7 @@ if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 fi
 
 # The last exit marker wins (CMD's own output cannot fake the final one).
-rc=$(grep -ao '===KATOMIC-EXIT=[0-9]*===' "$log" | tail -n1 | tr -dc '0-9')
+rc=$(grep -ao '===KATOMIC-EXIT=[0-9]*===' "$log" | tail -n1 | tr -dc '0-9' || true)
 # Kernel log lines: the dmesg section if /init printed it, else every
 # console line that looks like printk output ("[    1.234567] ...").
 if grep -qx '===KATOMIC-DMESG-END===' "$log"; then
