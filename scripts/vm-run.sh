@@ -63,11 +63,18 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "vm-run: no command (see --help)" >&2; exit 2; }
 
+accel=(-accel "tcg,thread=multi" -cpu max)
+if [ "$kvm" = 1 ]; then
+	[ -w /dev/kvm ] || { echo "vm-run: --kvm: /dev/kvm is not usable here" >&2; exit 2; }
+	accel=(-accel kvm -cpu host)
+fi
+
+KVER=''
 if [ -z "$kernel" ]; then
 	VMLINUZ=''
 	# shellcheck disable=SC1091 # written by scripts/kernel.sh
 	[ -r "$cache/kernel.env" ] && . "$cache/kernel.env"
-	if [ ! -s "$VMLINUZ" ]; then
+	if [ ! -s "$VMLINUZ" ] || [ "${KATOMIC_KVER:-$KVER}" != "$KVER" ]; then
 		"$here/kernel.sh" >/dev/null
 		# shellcheck disable=SC1091
 		. "$cache/kernel.env"
@@ -83,6 +90,13 @@ if [ -n "$module" ] && [ ! -r "$module" ]; then
 	echo "vm-run: module $module not found (build it: make -C kmod)" >&2
 	exit 2
 fi
+if [ "$insmod" = 1 ] && [ -n "$KVER" ] && command -v modinfo >/dev/null; then
+	built=$(modinfo -F vermagic "$module" 2>/dev/null | cut -d' ' -f1 || true)
+	if [ "$built" != "$KVER" ]; then
+		echo "vm-run: $module is built for '$built', the VM boots $KVER (make vm)" >&2
+		exit 2
+	fi
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -91,8 +105,6 @@ initrd_args=(-o "$tmp/initramfs.cpio.gz" ${module:+--module "$module"} "${adds[@
 [ -z "$modparam" ] || initrd_args+=(--modparam "$modparam")
 "$here/mkinitramfs.sh" "${initrd_args[@]}" -- "$@"
 
-accel=(-accel "tcg,thread=multi" -cpu max)
-[ "$kvm" = 0 ] || accel=(-accel kvm -cpu host)
 qemu=(qemu-system-x86_64 "${accel[@]}" -smp "$smp" -m "$mem"
 	-nodefaults -no-user-config -display none -serial stdio -no-reboot
 	-kernel "$kernel" -initrd "$tmp/initramfs.cpio.gz"
@@ -141,7 +153,7 @@ if [ -n "$hits" ]; then
 	exit 1
 fi
 if [ -z "$rc" ]; then
-	echo "vm-run: FAIL: the guest died before the command's exit status was printed (qemu status $qrc; log: $log)" >&2
+	echo "vm-run: FAIL: no exit status from the guest: it did not boot, crashed or panicked (qemu status $qrc; log: $log)" >&2
 	exit 1
 fi
 echo "vm-run: command exited $rc, kernel log clean, ${secs} s" >&2
