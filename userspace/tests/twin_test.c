@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The user-space twin against a reference model and against the ABI's
+ * error table.  The model works on mathematical integers (__int128) and
+ * reduces them into the type's range, a different road from the library's
+ * bit masks; hand-computed vectors anchor both.
+ */
+#include <string.h>
+
+#include "katomic.h"
+#include "kselftest_harness.h"
+
+#define PTR_BITS	(sizeof(uintptr_t) * 8)
+#define NR_COUNTERS	8
+
+typedef __int128 mint;
+
+/* A counter type as the model sees it, from the uapi table. */
+struct mtype {
+	unsigned int nr;
+	const char *name;
+	unsigned int bits;
+	bool is_signed;
+};
+
+static const struct mtype mtypes[] = {
+#define MTYPE(NAME, nr, name, bits, is_signed) \
+	{ nr, #name, (bits) ? (bits) : PTR_BITS, is_signed },
+	KATOMIC_TYPE_TABLE(MTYPE)
+#undef MTYPE
+};
+#define NR_MTYPES	(sizeof(mtypes) / sizeof(mtypes[0]))
+
+static mint m_min(const struct mtype *t)
+{
+	return t->is_signed ? -((mint)1 << (t->bits - 1)) : 0;
+}
+
+static mint m_max(const struct mtype *t)
+{
+	return ((mint)1 << (t->bits - t->is_signed)) - 1;
+}
+
+/* The number an encoded operand or result stands for. */
+static mint m_value(const struct mtype *t, __u64 v)
+{
+	return t->is_signed ? (mint)(int64_t)v : (mint)v;
+}
+
+/* x modulo 2^bits, into the type's range, encoded. */
+static __u64 m_wrap(const struct mtype *t, mint x)
+{
+	mint mod = (mint)1 << t->bits;
+
+	x %= mod;
+	if (x < 0)
+		x += mod;
+	if (x > m_max(t))
+		x -= mod;
+	return (__u64)x;
+}
+
+/* Whether the encoded v is a number of the type (else -EOVERFLOW). */
+static bool m_fits(const struct mtype *t, __u64 v)
+{
+	return m_value(t, v) >= m_min(t) && m_value(t, v) <= m_max(t);
+}
+
+struct expect {
+	__u64 result;
+	__u64 after;
+	int applied;
+};
+
+/* The ABI's counter-operations table, on numbers. */
+static struct expect model(const struct mtype *t, unsigned int op,
+			   __u64 before, __u64 arg, __u64 arg2)
+{
+	mint old = m_value(t, before), a = m_value(t, arg), b = m_value(t, arg2);
+	struct expect unchanged = { before, before, 0 };
+	__u64 sum = m_wrap(t, old + a);
+
+	switch (op) {
+	case KATOMIC_OP_STORE:
+		return (struct expect){ 0, arg, 0 };
+	case KATOMIC_OP_ADD:
+		return (struct expect){ sum, sum, 0 };
+	case KATOMIC_OP_SWAP:
+		return (struct expect){ before, arg, 0 };
+	case KATOMIC_OP_CAS:
+		return old == a ? (struct expect){ before, arg2, 1 } : unchanged;
+	case KATOMIC_OP_AND:
+		return (struct expect){ before, m_wrap(t, old & a), 0 };
+	case KATOMIC_OP_OR:
+		return (struct expect){ before, m_wrap(t, old | a), 0 };
+	case KATOMIC_OP_XOR:
+		return (struct expect){ before, m_wrap(t, old ^ a), 0 };
+	case KATOMIC_OP_MAX:
+		return a > old ? (struct expect){ before, arg, 1 } : unchanged;
+	case KATOMIC_OP_MIN:
+		return a < old ? (struct expect){ before, arg, 1 } : unchanged;
+	case KATOMIC_OP_ADD_UNLESS:
+		return old != b ? (struct expect){ before, sum, 1 } : unchanged;
+	}
+	return unchanged;	/* LOAD */
+}
+
+/* Values at and around each type's limits, and bit patterns. */
+static const mint samples[] = {
+	0, 1, 2, 3, -1, -2, -3, 0x7fffffff, 0x80000000, 0xffffffff,
+	0x5555555555555555, (mint)0xaaaaaaaaaaaaaaaa, 0x0123456789abcdef,
+	(mint)0xfedcba9876543210,
+};
+#define NR_SAMPLES	(sizeof(samples) / sizeof(samples[0]) + 6)
+
+/* samples[] and min, min + 1, max - 1, max, max / 2, max / 2 + 1, encoded. */
+static void type_samples(const struct mtype *t, __u64 out[NR_SAMPLES])
+{
+	size_t i, n = sizeof(samples) / sizeof(samples[0]);
+
+	for (i = 0; i < n; i++)
+		out[i] = m_wrap(t, samples[i]);
+	out[n++] = m_wrap(t, m_min(t));
+	out[n++] = m_wrap(t, m_min(t) + 1);
+	out[n++] = m_wrap(t, m_max(t) - 1);
+	out[n++] = m_wrap(t, m_max(t));
+	out[n++] = m_wrap(t, m_max(t) / 2);
+	out[n++] = m_wrap(t, m_max(t) / 2 + 1);
+}
+
+static __u64 load(struct __test_metadata *_metadata, struct katomic *k,
+		  __u32 id, unsigned int type)
+{
+	struct katomic_op op = { .id = id, .type = type, .op = KATOMIC_OP_LOAD };
+
+	EXPECT_EQ(0, katomic_op(k, &op));
+	return op.result;
+}
+
+/* Runs one op on a counter defined with before; checks it against the model. */
+static void check_op(struct __test_metadata *_metadata, struct katomic *k,
+		     const struct mtype *t, unsigned int opc, __u64 before,
+		     __u64 arg, __u64 arg2)
+{
+	struct katomic_op op = {
+		.type = t->nr, .op = opc, .arg = arg, .arg2 = arg2,
+	};
+	struct expect e = model(t, opc, before, arg, arg2);
+	__u64 after;
+	int ret;
+
+	ASSERT_EQ(0, katomic_define(k, 0, t->nr, KATOMIC_SYNC_ATOMIC, before));
+	ret = katomic_op(k, &op);
+	after = load(_metadata, k, 0, t->nr);
+	ASSERT_EQ(0, katomic_undefine(k, 0));
+	if (ret != e.applied || op.applied != e.applied ||
+	    op.result != e.result || after != e.after || op.error)
+		TH_LOG("%s %s(before 0x%llx, arg 0x%llx, arg2 0x%llx): returned %d applied %u result 0x%llx after 0x%llx; model: applied %d result 0x%llx after 0x%llx",
+		       katomic_op_name(opc), t->name, before, arg, arg2, ret,
+		       op.applied, op.result, after, e.applied, e.result,
+		       e.after);
+	ASSERT_EQ(e.applied, ret);
+	ASSERT_EQ(e.applied, op.applied);
+	ASSERT_EQ(e.result, op.result);
+	ASSERT_EQ(e.after, after);
+	ASSERT_EQ(0, op.error);
+}
+
+FIXTURE(twin) {
+	struct katomic *k;
+};
+
+FIXTURE_SETUP(twin)
+{
+	ASSERT_EQ(0, katomic_twin_new(NR_COUNTERS, &self->k));
+}
+
+FIXTURE_TEARDOWN(twin)
+{
+	katomic_close(self->k);
+}
+
+/* One op per variant, from the op table. */
+FIXTURE(twin_op) {
+	struct katomic *k;
+	const struct katomic_op_desc *desc;
+};
+
+FIXTURE_VARIANT(twin_op) {
+	unsigned int op;
+};
+
+#define OP_VARIANT(NAME, nr, name, operands, applied) \
+	FIXTURE_VARIANT_ADD(twin_op, name) { .op = nr };
+KATOMIC_OP_TABLE(OP_VARIANT)
+#undef OP_VARIANT
+
+FIXTURE_SETUP(twin_op)
+{
+	self->desc = katomic_op_desc(variant->op);
+	ASSERT_NE(NULL, self->desc);
+	ASSERT_EQ(0, katomic_twin_new(NR_COUNTERS, &self->k));
+}
+
+FIXTURE_TEARDOWN(twin_op)
+{
+	katomic_close(self->k);
+}
+
+/* Every type, every sample as the old value and as each operand. */
+TEST_F(twin_op, matches_model)
+{
+	__u64 v[NR_SAMPLES];
+	size_t ti, i, j, l;
+
+	for (ti = 0; ti < NR_MTYPES; ti++) {
+		const struct mtype *t = &mtypes[ti];
+
+		type_samples(t, v);
+		for (i = 0; i < NR_SAMPLES; i++) {
+			if (self->desc->operands == 0) {
+				check_op(_metadata, self->k, t, variant->op, v[i], 0, 0);
+				continue;
+			}
+			for (j = 0; j < NR_SAMPLES; j++) {
+				if (self->desc->operands == 1) {
+					check_op(_metadata, self->k, t, variant->op,
+						 v[i], v[j], 0);
+					continue;
+				}
+				for (l = 0; l < NR_SAMPLES; l++)
+					check_op(_metadata, self->k, t, variant->op,
+						 v[i], v[j], v[l]);
+			}
+		}
+	}
+}
+
+/* Encoded numbers some types cannot hold. */
+static const __u64 edges[] = {
+	0x7fffffff, 0x80000000, 0xffffffff, 0x100000000,
+	0xffffffff80000000, 0xffffffff7fffffff, 0x7fffffffffffffff,
+	0x8000000000000000, 0xffffffffffffffff,
+};
+
+/*
+ * An operand the type cannot hold is -EOVERFLOW and changes nothing; one
+ * it can hold is accepted.  An operand the op does not read must be 0.
+ */
+TEST_F(twin_op, operand_checks)
+{
+	struct katomic_op op, copy;
+	size_t ti, i, n;
+	int ret;
+
+	for (ti = 0; ti < NR_MTYPES; ti++) {
+		const struct mtype *t = &mtypes[ti];
+
+		ASSERT_EQ(0, katomic_define(self->k, 1, t->nr,
+					    KATOMIC_SYNC_DEFAULT, 7));
+		for (n = 0; n < 2; n++) {
+			for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+				op = (struct katomic_op){ .id = 1, .type = t->nr,
+							  .op = variant->op,
+							  .result = 0x5a5a };
+				*(n ? &op.arg2 : &op.arg) = edges[i];
+				copy = op;
+				ret = katomic_op(self->k, &op);
+				if (n >= self->desc->operands) {
+					EXPECT_EQ(-EINVAL, ret);
+				} else if (!m_fits(t, edges[i])) {
+					EXPECT_EQ(-EOVERFLOW, ret);
+				} else {
+					EXPECT_LE(0, ret);
+					katomic_undefine(self->k, 1);
+					ASSERT_EQ(0, katomic_define(self->k, 1, t->nr,
+						  KATOMIC_SYNC_DEFAULT, 7));
+					continue;
+				}
+				EXPECT_EQ(0, memcmp(&op, &copy, sizeof(op)));
+				EXPECT_EQ(7, load(_metadata, self->k, 1, t->nr));
+			}
+		}
+		ASSERT_EQ(0, katomic_undefine(self->k, 1));
+	}
+}
+
+/* The op on a counter of another type, and unknown types: -EINVAL. */
+TEST_F(twin_op, type_must_match)
+{
+	struct katomic_op op = { .id = 2, .op = variant->op };
+	size_t ti;
+
+	ASSERT_EQ(0, katomic_define(self->k, 2, KATOMIC_TYPE_INT64,
+				    KATOMIC_SYNC_DEFAULT, 3));
+	for (ti = 0; ti < NR_MTYPES; ti++) {
+		op.type = mtypes[ti].nr;
+		if (op.type != KATOMIC_TYPE_INT64)
+			EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+	}
+	op.type = 0;
+	EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+	op.type = KATOMIC_TYPE_LAST + 1;
+	EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+	EXPECT_EQ(3, load(_metadata, self->k, 2, KATOMIC_TYPE_INT64));
+}
+
+#define S(x)	((__u64)(int64_t)(x))
+#define T(name)	KATOMIC_TYPE_##name
+#define O(name)	KATOMIC_OP_##name
+
+/* Worked by hand from the ABI. */
+static const struct vector {
+	unsigned int type, op;
+	__u64 before, arg, arg2;
+	__u64 result, after;
+	int applied;
+} vectors[] = {
+	/* wraparound at the limits */
+	{ T(INT32), O(ADD), 0x7fffffff, 1, 0, S(-0x80000000LL), S(-0x80000000LL), 0 },
+	{ T(INT32), O(ADD), S(-0x80000000LL), S(-1), 0, 0x7fffffff, 0x7fffffff, 0 },
+	{ T(UINT32), O(ADD), 0, 0xffffffff, 0, 0xffffffff, 0xffffffff, 0 },
+	{ T(UINT32), O(ADD), 5, 0xffffffff, 0, 4, 4, 0 },
+	{ T(UINT32), O(ADD), 0xffffffff, 1, 0, 0, 0, 0 },
+	{ T(INT64), O(ADD), INT64_MAX, 1, 0, S(INT64_MIN), S(INT64_MIN), 0 },
+	{ T(UINT64), O(ADD), UINT64_MAX, 2, 0, 1, 1, 0 },
+	{ T(UINTPTR), O(ADD), UINTPTR_MAX, 1, 0, 0, 0, 0 },
+	{ T(INT32), O(ADD_UNLESS), 0x7fffffff, 1, 0, 0x7fffffff, S(INT32_MIN), 1 },
+	/* results: INT32 sign-extended, UINT32 zero-extended */
+	{ T(INT32), O(LOAD), S(-2), 0, 0, 0xfffffffffffffffe, S(-2), 0 },
+	{ T(INT32), O(SWAP), S(-1), 7, 0, 0xffffffffffffffff, 7, 0 },
+	{ T(UINT32), O(SWAP), 0xffffffff, 1, 0, 0x00000000ffffffff, 1, 0 },
+	{ T(UINT32), O(LOAD), 0x80000000, 0, 0, 0x0000000080000000, 0x80000000, 0 },
+	{ T(UINT64), O(STORE), 9, 3, 0, 0, 3, 0 },
+	/* CAS */
+	{ T(INT32), O(CAS), S(-1), S(-1), 0, S(-1), 0, 1 },
+	{ T(UINT32), O(CAS), 0xffffffff, 0xffffffff, 5, 0xffffffff, 5, 1 },
+	{ T(INT64), O(CAS), 5, 6, 7, 5, 5, 0 },
+	{ T(UINT64), O(CAS), UINT64_MAX, UINT64_MAX, 0, UINT64_MAX, 0, 1 },
+	/* bit ops return the old value */
+	{ T(UINT32), O(AND), 0xf0f0f0f0, 0xff00ff00, 0, 0xf0f0f0f0, 0xf000f000, 0 },
+	{ T(INT32), O(OR), 0x0f, S(-256), 0, 0x0f, S(-241), 0 },
+	{ T(INT32), O(XOR), S(-1), 0x7fffffff, 0, S(-1), S(INT32_MIN), 0 },
+	{ T(UINT64), O(XOR), 0xff00, 0x0ff0, 0, 0xff00, 0xf0f0, 0 },
+	/* MAX and MIN: signed for INT types, unsigned otherwise */
+	{ T(INT32), O(MAX), S(-1), 1, 0, S(-1), 1, 1 },
+	{ T(UINT32), O(MAX), 0xffffffff, 1, 0, 0xffffffff, 0xffffffff, 0 },
+	{ T(INT64), O(MIN), 1, S(-1), 0, 1, S(-1), 1 },
+	{ T(UINT64), O(MIN), 1, UINT64_MAX, 0, 1, 1, 0 },
+	{ T(UINTPTR), O(MAX), 1, UINTPTR_MAX, 0, 1, UINTPTR_MAX, 1 },
+	{ T(INT32), O(MAX), 5, 5, 0, 5, 5, 0 },
+	{ T(INT32), O(MIN), 5, 5, 0, 5, 5, 0 },
+	/* ADD_UNLESS: applied iff old != unless, even when adding 0 */
+	{ T(INT32), O(ADD_UNLESS), 5, 1, 5, 5, 5, 0 },
+	{ T(INT32), O(ADD_UNLESS), 4, 1, 5, 4, 5, 1 },
+	{ T(INT32), O(ADD_UNLESS), 5, 0, 4, 5, 5, 1 },
+	{ T(UINT32), O(ADD_UNLESS), 0, 0xffffffff, 1, 0, 0xffffffff, 1 },
+};
+
+TEST_F(twin, vectors)
+{
+	struct katomic_op op;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		const struct vector *v = &vectors[i];
+
+		ASSERT_EQ(0, katomic_define(self->k, 3, v->type,
+					    KATOMIC_SYNC_ATOMIC, v->before));
+		op = (struct katomic_op){ .id = 3, .type = v->type, .op = v->op,
+					  .arg = v->arg, .arg2 = v->arg2 };
+		ret = katomic_op(self->k, &op);
+		if (ret != v->applied || op.result != v->result)
+			TH_LOG("vector %zu: %s %s", i, katomic_op_name(v->op),
+			       katomic_type_name(v->type));
+		EXPECT_EQ(v->applied, ret);
+		EXPECT_EQ(v->result, op.result);
+		EXPECT_EQ(v->after, load(_metadata, self->k, 3, v->type));
+		ASSERT_EQ(0, katomic_undefine(self->k, 3));
+	}
+}
+
+/* Runs op with arg on counter 0 and returns the result; checks it ran. */
+static __u64 run(struct __test_metadata *_metadata, struct katomic *k,
+		 const struct mtype *t, unsigned int opc, __u64 arg)
+{
+	struct katomic_op op = { .type = t->nr, .op = opc, .arg = arg };
+
+	EXPECT_EQ(0, katomic_op(k, &op));
+	return op.result;
+}
+
+/* OR in, AND out and XOR each bit in turn, checking every old value. */
+TEST_F(twin, bit_sweeps)
+{
+	unsigned int bit;
+	size_t ti;
+	mint acc;
+
+	for (ti = 0; ti < NR_MTYPES; ti++) {
+		const struct mtype *t = &mtypes[ti];
+		__u64 ones = t->is_signed || t->bits == 64 ?
+			     UINT64_MAX : (UINT64_C(1) << t->bits) - 1;
+
+		ASSERT_EQ(0, katomic_define(self->k, 0, t->nr,
+					    KATOMIC_SYNC_ATOMIC, 0));
+		for (acc = 0, bit = 0; bit < t->bits; bit++) {
+			EXPECT_EQ(m_wrap(t, acc),
+				  run(_metadata, self->k, t, KATOMIC_OP_OR,
+				      m_wrap(t, (mint)1 << bit)));
+			acc |= (mint)1 << bit;
+		}
+		EXPECT_EQ(ones, load(_metadata, self->k, 0, t->nr));
+		for (bit = 0; bit < t->bits; bit++) {
+			EXPECT_EQ(m_wrap(t, acc),
+				  run(_metadata, self->k, t, KATOMIC_OP_AND,
+				      m_wrap(t, ~((mint)1 << bit))));
+			acc &= ~((mint)1 << bit);
+		}
+		EXPECT_EQ(0, load(_metadata, self->k, 0, t->nr));
+		for (bit = 0; bit < 2 * t->bits; bit++) {
+			EXPECT_EQ(m_wrap(t, acc),
+				  run(_metadata, self->k, t, KATOMIC_OP_XOR,
+				      m_wrap(t, (mint)1 << bit % t->bits)));
+			acc ^= (mint)1 << bit % t->bits;
+		}
+		EXPECT_EQ(0, load(_metadata, self->k, 0, t->nr));
+		ASSERT_EQ(0, katomic_undefine(self->k, 0));
+	}
+}
+
+TEST_F(twin, define_errors)
+{
+	struct katomic_define d = {
+		.id = 1, .object = KATOMIC_OBJ_COUNTER,
+		.type = KATOMIC_TYPE_INT32,
+	};
+	unsigned int sync;
+	size_t ti, i;
+
+	EXPECT_EQ(-EINVAL, katomic_define(self->k, NR_COUNTERS, KATOMIC_TYPE_INT32, 0, 0));
+	EXPECT_EQ(-EINVAL, katomic_define(self->k, UINT32_MAX, KATOMIC_TYPE_INT32, 0, 0));
+	EXPECT_EQ(-EINVAL, katomic_define(self->k, 1, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, katomic_define(self->k, 1, KATOMIC_TYPE_LAST + 1, 0, 0));
+	EXPECT_EQ(-EINVAL, katomic_define(self->k, 1, 255, 0, 0));
+	EXPECT_EQ(-EINVAL, katomic_define(self->k, 1, 256 + KATOMIC_TYPE_INT32, 0, 0));
+	EXPECT_EQ(-EINVAL, katomic_define(self->k, 1, KATOMIC_TYPE_INT32,
+					  KATOMIC_SYNC_LAST + 1, 0));
+	EXPECT_EQ(-EINVAL, katomic_define(self->k, 1, KATOMIC_TYPE_INT32, 255, 0));
+	/* The twin has ATOMIC only; RCU and SEQLOCK are slot kinds. */
+	for (sync = 0; sync <= KATOMIC_SYNC_LAST; sync++)
+		if (sync != KATOMIC_SYNC_DEFAULT && sync != KATOMIC_SYNC_ATOMIC)
+			EXPECT_EQ(-EOPNOTSUPP, katomic_define(self->k, 1,
+					KATOMIC_TYPE_INT64, sync, 0));
+	/* Every field of the struct is checked. */
+	EXPECT_EQ(0, katomic_define_raw(self->k, &d));
+	EXPECT_EQ(-EEXIST, katomic_define_raw(self->k, &d));
+	EXPECT_EQ(0, katomic_undefine(self->k, 1));
+	d.flags = 1;
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	d.flags = 0;
+	d.reserved = 1;
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	d.reserved = 0;
+	d.param = 1;
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	d.param = 0;
+	for (i = 0; i < 4; i++) {
+		d.object = (unsigned char[]){ 0, 3, 255, KATOMIC_OBJ_VALUE }[i];
+		EXPECT_EQ(i < 3 ? -EINVAL : -EOPNOTSUPP,
+			  katomic_define_raw(self->k, &d));
+	}
+	/* None of that defined it. */
+	EXPECT_EQ(-ENOENT, katomic_query(self->k, 1, NULL, NULL));
+	/* init must be representable. */
+	for (ti = 0; ti < NR_MTYPES; ti++) {
+		for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+			int ret = katomic_define(self->k, 1, mtypes[ti].nr,
+						 KATOMIC_SYNC_DEFAULT, edges[i]);
+
+			if (!m_fits(&mtypes[ti], edges[i])) {
+				EXPECT_EQ(-EOVERFLOW, ret);
+				continue;
+			}
+			EXPECT_EQ(0, ret);
+			EXPECT_EQ(edges[i], load(_metadata, self->k, 1, mtypes[ti].nr));
+			EXPECT_EQ(0, katomic_undefine(self->k, 1));
+		}
+	}
+}
+
+TEST_F(twin, undefine_and_query)
+{
+	struct katomic_define d = { .id = 2, .object = KATOMIC_OBJ_COUNTER };
+	unsigned int type = 0, sync = 0;
+
+	EXPECT_EQ(-ENOENT, katomic_undefine(self->k, 2));
+	EXPECT_EQ(-ENOENT, katomic_query(self->k, 2, &type, &sync));
+	EXPECT_EQ(-EINVAL, katomic_undefine(self->k, NR_COUNTERS));
+	EXPECT_EQ(-EINVAL, katomic_query(self->k, NR_COUNTERS, NULL, NULL));
+
+	/* QUERY reports the resolved kind, never DEFAULT. */
+	ASSERT_EQ(0, katomic_define(self->k, 2, KATOMIC_TYPE_UINTPTR,
+				    KATOMIC_SYNC_DEFAULT, 0));
+	EXPECT_EQ(0, katomic_query(self->k, 2, &type, &sync));
+	EXPECT_EQ(KATOMIC_TYPE_UINTPTR, type);
+	EXPECT_EQ(KATOMIC_SYNC_ATOMIC, sync);
+
+	/* QUERY ignores its out fields on input, checks the rest. */
+	d.type = 77;
+	d.sync = 77;
+	d.param = 77;
+	EXPECT_EQ(0, katomic_query_raw(self->k, &d));
+	EXPECT_EQ(KATOMIC_TYPE_UINTPTR, d.type);
+	EXPECT_EQ(KATOMIC_SYNC_ATOMIC, d.sync);
+	EXPECT_EQ(0, d.param);
+	d.flags = 1;
+	EXPECT_EQ(-EINVAL, katomic_query_raw(self->k, &d));
+	d.flags = 0;
+	d.init = 1;
+	EXPECT_EQ(-EINVAL, katomic_query_raw(self->k, &d));
+
+	/* UNDEFINE takes id and object, all else 0. */
+	d = (struct katomic_define){ .id = 2, .object = KATOMIC_OBJ_COUNTER,
+				     .type = KATOMIC_TYPE_UINTPTR };
+	EXPECT_EQ(-EINVAL, katomic_undefine_raw(self->k, &d));
+	d.type = 0;
+	d.init = 1;
+	EXPECT_EQ(-EINVAL, katomic_undefine_raw(self->k, &d));
+	d.init = 0;
+	EXPECT_EQ(0, katomic_undefine_raw(self->k, &d));
+	EXPECT_EQ(-ENOENT, katomic_undefine_raw(self->k, &d));
+
+	/* Undefined, the id takes a new type. */
+	ASSERT_EQ(0, katomic_define(self->k, 2, KATOMIC_TYPE_INT32,
+				    KATOMIC_SYNC_ATOMIC, S(-9)));
+	EXPECT_EQ(S(-9), load(_metadata, self->k, 2, KATOMIC_TYPE_INT32));
+}
+
+TEST_F(twin, op_errors)
+{
+	struct katomic_op op = { .id = 4, .type = KATOMIC_TYPE_UINT32,
+				 .op = KATOMIC_OP_ADD, .arg = 1 };
+	struct katomic_op copy;
+	unsigned int i;
+
+	EXPECT_EQ(-ENOENT, katomic_op(self->k, &op));
+	ASSERT_EQ(0, katomic_define(self->k, 4, KATOMIC_TYPE_UINT32,
+				    KATOMIC_SYNC_ATOMIC, 10));
+
+	op.id = NR_COUNTERS;
+	EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+	op.id = 4;
+	for (i = 0; i < 3; i++) {
+		op.op = (unsigned char[]){ 0, KATOMIC_OP_LAST + 1, 255 }[i];
+		EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+	}
+	op.op = KATOMIC_OP_ADD;
+	op.flags = 1;
+	EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+	op.flags = 0;
+	op.reserved = 1;
+	copy = op;
+	EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+	/* After an error the struct is not written back. */
+	EXPECT_EQ(0, memcmp(&op, &copy, sizeof(op)));
+	op.reserved = 0;
+	EXPECT_EQ(10, load(_metadata, self->k, 4, KATOMIC_TYPE_UINT32));
+
+	/* Out fields are ignored on input and all written on success. */
+	op.applied = 1;
+	op.result = 12345;
+	op.error = -1;
+	EXPECT_EQ(0, katomic_op(self->k, &op));
+	EXPECT_EQ(0, op.applied);
+	EXPECT_EQ(11, op.result);
+	EXPECT_EQ(0, op.error);
+}
+
+TEST_F(twin, info)
+{
+	struct katomic_info info;
+	struct katomic *empty;
+	unsigned int i;
+
+	memset(&info, 0xff, sizeof(info));
+	ASSERT_EQ(0, katomic_info(self->k, &info));
+	EXPECT_EQ(KATOMIC_ABI_VERSION, info.abi_version);
+	EXPECT_EQ(0, info.features);
+	EXPECT_EQ(NR_COUNTERS, info.nr_counters);
+	EXPECT_EQ(0, info.nr_slots);
+	EXPECT_EQ(PTR_BITS, info.ptr_bits);
+	for (i = 0; i < sizeof(info.reserved) / sizeof(info.reserved[0]); i++)
+		EXPECT_EQ(0, info.reserved[i]);
+	EXPECT_EQ(-1, katomic_fd(self->k));
+	EXPECT_EQ(0, katomic_nop(self->k));
+
+	ASSERT_EQ(0, katomic_twin_new(0, &empty));
+	EXPECT_EQ(-EINVAL, katomic_define(empty, 0, KATOMIC_TYPE_INT32, 0, 0));
+	katomic_close(empty);
+	katomic_close(NULL);
+}
+
+/*
+ * Each typed call against the generic op with the same arguments, on two
+ * counters defined alike.  The checks are generated from the op x type
+ * table, like the calls.
+ */
+#define TYPED_CALL_0(name, tname, a, b, out) \
+	katomic_##name##_##tname(k, 1, out)
+#define TYPED_CALL_1(name, tname, a, b, out) \
+	katomic_##name##_##tname(k, 1, (katomic_##tname##_t)(a), out)
+#define TYPED_CALL_2(name, tname, a, b, out) \
+	katomic_##name##_##tname(k, 1, (katomic_##tname##_t)(a), \
+				 (katomic_##tname##_t)(b), out)
+
+#define KATOMIC_OP_TYPE(NAME, nr, name, operands, applied,		\
+			TNAME, tnr, tname, bits, is_signed)		\
+static void typed_##name##_##tname(struct __test_metadata *_metadata,	\
+				   struct katomic *k, __u64 init,	\
+				   __u64 a, __u64 b)			\
+{									\
+	struct katomic_op op = {					\
+		.type = tnr, .op = nr,					\
+		.arg = (operands) > 0 ? a : 0,				\
+		.arg2 = (operands) > 1 ? b : 0,				\
+	};								\
+	katomic_##tname##_t out = 0;					\
+									\
+	ASSERT_EQ(0, katomic_define(k, 0, tnr, 0, init));		\
+	ASSERT_EQ(0, katomic_define(k, 1, tnr, 0, init));		\
+	EXPECT_EQ(katomic_op(k, &op),					\
+		  TYPED_CALL_##operands(name, tname, a, b, &out));	\
+	EXPECT_EQ(op.result, (__u64)out);				\
+	EXPECT_EQ(load(_metadata, k, 0, tnr), load(_metadata, k, 1, tnr)); \
+	EXPECT_EQ(katomic_op(k, &op),					\
+		  TYPED_CALL_##operands(name, tname, a, b, NULL));	\
+	ASSERT_EQ(0, katomic_undefine(k, 0));				\
+	ASSERT_EQ(0, katomic_undefine(k, 1));				\
+}
+KATOMIC_OP_TYPE_TABLE
+#undef KATOMIC_OP_TYPE
+
+static const struct typed_check {
+	const char *name;
+	unsigned int type;
+	void (*check)(struct __test_metadata *_metadata, struct katomic *k,
+		      __u64 init, __u64 a, __u64 b);
+} typed_checks[] = {
+#define KATOMIC_OP_TYPE(NAME, nr, name, operands, applied,		\
+			TNAME, tnr, tname, bits, is_signed)		\
+	{ "katomic_" #name "_" #tname, tnr, typed_##name##_##tname },
+	KATOMIC_OP_TYPE_TABLE
+#undef KATOMIC_OP_TYPE
+};
+
+TEST_F(twin, typed_calls)
+{
+	size_t i;
+
+	ASSERT_EQ((KATOMIC_OP_LAST) * NR_MTYPES,
+		  sizeof(typed_checks) / sizeof(typed_checks[0]));
+	for (i = 0; i < sizeof(typed_checks) / sizeof(typed_checks[0]); i++) {
+		const struct typed_check *c = &typed_checks[i];
+		const struct mtype *t = &mtypes[c->type - 1];
+		__u64 min = m_wrap(t, m_min(t)), max = m_wrap(t, m_max(t));
+
+		ASSERT_EQ(c->type, t->nr);
+		c->check(_metadata, self->k, min, max, 1);	/* cas fails */
+		c->check(_metadata, self->k, max, max, min);	/* cas swaps */
+		c->check(_metadata, self->k, m_wrap(t, -1), 5, m_wrap(t, -1));
+		if (!_metadata->passed) {
+			TH_LOG("%s", c->name);
+			break;
+		}
+	}
+}
+
+TEST_HARNESS_MAIN
