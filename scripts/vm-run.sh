@@ -126,11 +126,6 @@ qrc=${PIPESTATUS[0]}
 set -e
 secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
 
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-	echo "vm-run: TIMEOUT: guest killed after ${timeout} s (log: $log)" >&2
-	exit 124
-fi
-
 # The last exit marker wins (CMD's own output cannot fake the final one).
 rc=$(grep -ao '===KATOMIC-EXIT=[0-9]*===' "$log" | tail -n1 | tr -dc '0-9' || true)
 # Kernel log lines: the dmesg section if /init printed it, else every
@@ -146,10 +141,19 @@ bad+='possible (circular|recursive) locking|inconsistent lock state|'
 bad+='suspicious RCU usage|INFO: trying to register non-static key|'
 bad+='Kernel panic|soft lockup|hard LOCKUP|detected stalls?|blocked for more than'
 hits=$(grep -aE "$bad" <<<"$klog" || true)
+show_hits() {
+	[ -z "$hits" ] || head -n 40 <<<"$hits" | sed 's/^/vm-run:   /' >&2
+}
 
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	[ -z "$hits" ] || echo "vm-run: the guest kernel log shows:" >&2
+	show_hits
+	echo "vm-run: TIMEOUT: guest killed after ${timeout} s (log: $log)" >&2
+	exit 124
+fi
 if [ -n "$hits" ]; then
 	echo "vm-run: FAIL: the guest kernel log shows (command status: ${rc:-none}; log: $log):" >&2
-	head -n 40 <<<"$hits" | sed 's/^/vm-run:   /' >&2
+	show_hits
 	exit 1
 fi
 if [ -z "$rc" ]; then
