@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The katomic command on a twin: parsing, output and exit status.  The
+ * binary is $KATOMIC_BIN, else ../bin/katomic next to this test.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#define PTR_BITS	(sizeof(void *) * 8)
+
+struct run {
+	int status;		/* exit status, 128 + signal if killed */
+	char out[8192];		/* stdout */
+	char err[1024];		/* stderr */
+};
+
+static const char *katomic_bin(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("KATOMIC_BIN");
+	ssize_t n;
+
+	if (env)
+		return env;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n < 0)
+		return "katomic";
+	path[n] = '\0';
+	strncat(dirname(path), "/../bin/katomic", sizeof(path) - strlen(path) - 1);
+	return path;
+}
+
+/* Reads both pipes to their end; keeps what fits. */
+static void drain(int fds[2], char *bufs[2], size_t sizes[2])
+{
+	struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+	size_t len[2] = { 0, 0 };
+	char scratch[512];
+	int open = 2, i;
+	ssize_t n;
+
+	while (open && poll(p, 2, -1) > 0) {
+		for (i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			if (len[i] < sizes[i] - 1)
+				n = read(p[i].fd, bufs[i] + len[i], sizes[i] - 1 - len[i]);
+			else
+				n = read(p[i].fd, scratch, sizeof(scratch));
+			if (n <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				open--;
+			} else if (len[i] < sizes[i] - 1) {
+				len[i] += n;
+			}
+		}
+	}
+	bufs[0][len[0]] = '\0';
+	bufs[1][len[1]] = '\0';
+}
+
+/* Runs katomic with args; fills r, returns -1 if it could not run. */
+static int run_katomic(struct run *r, const char *const *args)
+{
+	const char *argv[64] = { "katomic" };
+	char *bufs[2] = { r->out, r->err };
+	size_t sizes[2] = { sizeof(r->out), sizeof(r->err) };
+	int out[2], err[2], fds[2], i, status;
+	pid_t pid;
+
+	for (i = 0; args[i] && i < 62; i++)
+		argv[i + 1] = args[i];
+	if (pipe(out) || pipe(err))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]);
+		close(err[0]);
+		execv(katomic_bin(), (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	fds[0] = out[0];
+	fds[1] = err[0];
+	drain(fds, bufs, sizes);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return 0;
+}
+
+#define KATOMIC(r, ...) \
+	ASSERT_EQ(0, run_katomic(r, (const char *const[]){ __VA_ARGS__, NULL }))
+
+/* Success: exit 0, exactly this on stdout, nothing on stderr. */
+static void expect_output(struct __test_metadata *_metadata,
+			  const struct run *r, const char *out)
+{
+	if (r->status || strcmp(r->out, out) || *r->err)
+		TH_LOG("exit %d, stdout:\n%s\nstderr:\n%s", r->status, r->out,
+		       r->err);
+	EXPECT_EQ(0, r->status);
+	EXPECT_STREQ(out, r->out);
+	EXPECT_STREQ("", r->err);
+}
+
+/* Failure: this exit status, one line "katomic: ..." containing what. */
+static void expect_error(struct __test_metadata *_metadata,
+			 const struct run *r, int status, const char *what)
+{
+	const char *nl = strchr(r->err, '\n');
+
+	if (r->status != status || !strstr(r->err, what))
+		TH_LOG("exit %d, stderr: %s", r->status, r->err);
+	EXPECT_EQ(status, r->status);
+	EXPECT_EQ(0, strncmp(r->err, "katomic: ", 9));
+	EXPECT_NE(NULL, strstr(r->err, what));
+	EXPECT_NE(NULL, nl);
+	if (nl)
+		EXPECT_EQ('\0', nl[1]);		/* one line */
+}
+
+TEST(help)
+{
+	struct run r;
+
+	KATOMIC(&r, "--help");
+	EXPECT_EQ(0, r.status);
+	EXPECT_EQ(0, strncmp(r.out, "usage: katomic", 14));
+	EXPECT_NE(NULL, strstr(r.out, "add-unless ID DELTA UNLESS"));
+	EXPECT_NE(NULL, strstr(r.out, "cas ID OLD NEW"));
+	EXPECT_NE(NULL, strstr(r.out, "int32 int64 uint32 uint64 uintptr"));
+	EXPECT_NE(NULL, strstr(r.out, "Exit status: 0 ok, 1 an operation failed, 2 usage error."));
+	EXPECT_STREQ("", r.err);
+
+	KATOMIC(&r, "help", "add");
+	expect_output(_metadata, &r,
+		      "  add ID DELTA                  *addr += delta; return *addr\n");
+	KATOMIC(&r, "help", "frob");
+	expect_error(_metadata, &r, 2, "unknown command 'frob'");
+}
+
+TEST(usage_errors)
+{
+	struct run r;
+
+	KATOMIC(&r, "--twin");
+	expect_error(_metadata, &r, 2, "missing command");
+	KATOMIC(&r, "frob");
+	expect_error(_metadata, &r, 2, "unknown command 'frob'");
+	KATOMIC(&r, "--frob", "info");
+	expect_error(_metadata, &r, 2, "unknown option '--frob'");
+	KATOMIC(&r, "--device");
+	expect_error(_metadata, &r, 2, "--device needs a PATH");
+	KATOMIC(&r, "--twin", "--device", "/dev/katomic", "info");
+	expect_error(_metadata, &r, 2, "exclude each other");
+	KATOMIC(&r, "--twin", "load");
+	expect_error(_metadata, &r, 2, "load: wrong number of arguments (usage: katomic load ID)");
+	KATOMIC(&r, "--twin", "cas", "0", "1");
+	expect_error(_metadata, &r, 2, "usage: katomic cas ID OLD NEW");
+	KATOMIC(&r, "--twin", "info", "1");
+	expect_error(_metadata, &r, 2, "info: wrong number of arguments");
+	KATOMIC(&r, "--twin", "define", "0", "int32", ",");
+	expect_error(_metadata, &r, 2, "empty command");
+	KATOMIC(&r, "--twin", "store", "0", "1", "--sync", "atomic");
+	expect_error(_metadata, &r, 2, "--sync and --init are options of define");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--init");
+	expect_error(_metadata, &r, 2, "--init needs a value");
+	KATOMIC(&r, "--twin", "load", "0", "--frob");
+	expect_error(_metadata, &r, 2, "unknown option '--frob'");
+	/* The whole chain is parsed before any of it runs. */
+	KATOMIC(&r, "--twin", "info", ",", "frob");
+	expect_error(_metadata, &r, 2, "unknown command 'frob'");
+	EXPECT_STREQ("", r.out);
+}
+
+TEST(bad_numbers)
+{
+	struct run r;
+
+	KATOMIC(&r, "--twin", "define", "0", "int64", ",", "add", "0", "12x");
+	expect_error(_metadata, &r, 2, "add: delta '12x' is not a number");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--init", "2147483648");
+	expect_error(_metadata, &r, 2,
+		     "define: init 2147483648 does not fit int32 [-2147483648, 2147483647]");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--init", "0xffffffff");
+	expect_error(_metadata, &r, 2, "init 0xffffffff does not fit int32");
+	KATOMIC(&r, "--twin", "define", "0", "uint32", ",", "add", "0", "-1");
+	expect_error(_metadata, &r, 2, "delta -1 does not fit uint32 [0, 4294967295]");
+	KATOMIC(&r, "--twin", "define", "0", "uint32", ",", "add-unless", "0", "1", "-1");
+	expect_error(_metadata, &r, 2, "unless -1 does not fit uint32");
+	KATOMIC(&r, "--twin", "define", "x", "int32");
+	expect_error(_metadata, &r, 2, "define: id 'x' is not a number");
+	KATOMIC(&r, "--twin", "load", "-1");
+	expect_error(_metadata, &r, 2, "id -1 does not fit uint32");
+	KATOMIC(&r, "--twin", "define", "0", "uint8");
+	expect_error(_metadata, &r, 2, "unknown type 'uint8' (types: int32 int64 uint32 uint64 uintptr)");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--sync", "bogus");
+	expect_error(_metadata, &r, 2, "unknown sync kind 'bogus'");
+}
+
+TEST(op_output)
+{
+	struct run r;
+
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--init", "5", ",",
+		"load", "0", ",", "add", "0", "3", ",", "swap", "0", "-2", ",",
+		"store", "0", "-7", ",", "load", "0");
+	expect_output(_metadata, &r, "5\n8\n8\n-7\n");
+	KATOMIC(&r, "--twin", "define", "0", "uint32", "--init", "5", ",",
+		"cas", "0", "5", "7", ",", "cas", "0", "5", "9", ",", "load", "0");
+	expect_output(_metadata, &r, "5 applied\n7 not-applied\n7\n");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--init", "-1", ",",
+		"max", "0", "1", ",", "max", "0", "0", ",", "min", "0", "-5", ",",
+		"load", "0");
+	expect_output(_metadata, &r, "-1 applied\n1 not-applied\n1 applied\n-5\n");
+	KATOMIC(&r, "--twin", "define", "0", "uint32", "--init", "0xffffffff",
+		",", "max", "0", "1");
+	expect_output(_metadata, &r, "4294967295 not-applied\n");
+	KATOMIC(&r, "--twin", "define", "0", "int64", "--init", "3", ",",
+		"add-unless", "0", "1", "3", ",", "add_unless", "0", "1", "4",
+		",", "load", "0");
+	expect_output(_metadata, &r, "3 not-applied\n3 applied\n4\n");
+	KATOMIC(&r, "--twin", "define", "0", "uint64", "--init", "0xff", ",",
+		"and", "0", "0x0f", ",", "or", "0", "0x30", ",", "xor", "0",
+		"0xff", ",", "load", "0", "--hex");
+	expect_output(_metadata, &r, "255\n15\n63\n0xc0\n");
+	/* Wraparound, and Go's unsigned decrement. */
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--init", "2147483647",
+		",", "add", "0", "1", ",", "define", "1", "uint32", ",", "add",
+		"1", "0xffffffff");
+	expect_output(_metadata, &r, "-2147483648\n4294967295\n");
+	/* --hex before the command applies to every command. */
+	KATOMIC(&r, "--twin", "--hex", "define", "0", "int32", "--init=-16",
+		",", "load", "0", ",", "add", "0", "0x10");
+	expect_output(_metadata, &r, "-0x10\n0x0\n");
+}
+
+TEST(info_list_query)
+{
+	char info[256];
+	struct run r;
+
+	snprintf(info, sizeof(info),
+		 "abi_version 1\nfeatures 0x0 none\nnr_counters 256\nnr_slots 0\n"
+		 "value_max 0\nmax_batch 0\nptr_bits %zu\n", PTR_BITS);
+	KATOMIC(&r, "--twin", "info");
+	expect_output(_metadata, &r, info);
+	KATOMIC(&r, "--twin", "list");
+	expect_output(_metadata, &r, "");
+	KATOMIC(&r, "--twin", "define", "3", "uint64", "--init", "7", ",",
+		"define", "1", "int32", "--sync", "default", "--init", "-1", ",",
+		"list");
+	expect_output(_metadata, &r, "1 int32 atomic -1\n3 uint64 atomic 7\n");
+	KATOMIC(&r, "--twin", "define", "2", "int64", "--sync=atomic", ",",
+		"query", "2", ",", "undefine", "2", ",", "list");
+	expect_output(_metadata, &r, "int64 atomic\n");
+}
+
+TEST(failures)
+{
+	struct run r;
+
+	KATOMIC(&r, "--twin", "add", "7", "1");
+	expect_error(_metadata, &r, 1, "add: counter 7: not defined (ENOENT)");
+	KATOMIC(&r, "--twin", "define", "0", "int32", ",", "define", "0", "int64");
+	expect_error(_metadata, &r, 1, "define: counter 0: already defined (EEXIST)");
+	KATOMIC(&r, "--twin", "define", "300", "int32");
+	expect_error(_metadata, &r, 1, "counter 300 is out of range");
+	KATOMIC(&r, "--twin", "undefine", "0");
+	expect_error(_metadata, &r, 1, "(ENOENT)");
+	KATOMIC(&r, "--twin", "query", "5");
+	expect_error(_metadata, &r, 1, "query: counter 5: not defined (ENOENT)");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--sync", "rcu");
+	expect_error(_metadata, &r, 1, "(EOPNOTSUPP)");
+	KATOMIC(&r, "--device", "/nonexistent/katomic", "info");
+	expect_error(_metadata, &r, 1, "/nonexistent/katomic: No such file or directory (ENOENT)");
+	KATOMIC(&r, "--device", "/dev/null", "info");
+	expect_error(_metadata, &r, 1, "/dev/null: ");
+	/* The first failure ends the chain. */
+	KATOMIC(&r, "--twin", "load", "0", ",", "info");
+	expect_error(_metadata, &r, 1, "(ENOENT)");
+	EXPECT_STREQ("", r.out);
+	/* help needs no device. */
+	KATOMIC(&r, "--device", "/nonexistent/katomic", "help", "load");
+	EXPECT_EQ(0, r.status);
+}
+
+TEST_HARNESS_MAIN
