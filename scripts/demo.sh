@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# make demo: install what is needed, build the module for the test bed's
+# kernel and the katomic command, boot the VM, load the module and drive
+# counters with katomic.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+O=${O:-$top/build}
+
+scripts/deps.sh
+eval "$(scripts/kernel.sh)"
+make -s vm
+make -s userspace O="$O"
+
+guest=$(mktemp)
+trap 'rm -f "$guest"' EXIT
+cat >"$guest" <<'GUEST'
+#!/bin/sh
+# The demo, as run inside the guest with the module loaded.
+run() {
+	echo "\$ $*"
+	"$@"
+	echo
+}
+fails() {
+	echo "\$ $*    # fails on purpose"
+	"$@" && { echo "demo: expected a failure"; exit 1; }
+	echo "(exit status $?)"
+	echo
+}
+set -e
+run cat /sys/module/katomic/parameters/nr_counters
+run ls -l /dev/katomic
+run katomic info
+run katomic define 0 int64 --init 40
+run katomic add 0 2
+run katomic load 0
+run katomic cas 0 42 100
+run katomic cas 0 42 7
+run katomic define 1 uint32
+run katomic add 1 0xffffffff
+run katomic max 1 5
+run katomic define 2 int32 --init -1
+run katomic add-unless 2 1 -1
+run katomic define 3 uintptr --init 0xf0
+run katomic and 3 0x3c
+run katomic xor 3 0xff
+run katomic swap 3 0x1234
+run katomic query 3
+run katomic list
+fails katomic add 5 1
+fails katomic store 2 3000000000
+fails katomic define 0 int64
+run katomic undefine 0
+run katomic list
+GUEST
+chmod +x "$guest"
+
+scripts/vm-run.sh --log "$O/vm/demo.log" --add "$O/bin/katomic" \
+	--add "$guest:/bin/demo" -- /bin/demo
