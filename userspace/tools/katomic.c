@@ -144,7 +144,7 @@ static int parse_value(const struct cli *c, const struct cmdline *l,
 
 static int parse_id(const struct cli *c, const struct cmdline *l, __u32 *id)
 {
-	__u64 v;
+	__u64 v = 0;
 	int ret = parse_value(c, l, "id", l->args[0], KATOMIC_TYPE_UINT32, &v);
 
 	*id = v;
@@ -188,6 +188,22 @@ static void print_names(FILE *f, const char *(*name_of)(unsigned int),
 			fprintf(f, " %s", name_of(nr));
 }
 
+/* A name from a table (a type, a kind); unknown: lists the table's names. */
+static int parse_name(const struct cmdline *l, const char *what,
+		      const char *s, int (*parse)(const char *),
+		      const char *(*name_of)(unsigned int), unsigned int last)
+{
+	int nr = parse(s);
+
+	if (nr < 0) {
+		fprintf(stderr, "katomic: %s: unknown %s '%s' (%ss:", l->name,
+			what, s, what);
+		print_names(stderr, name_of, last);
+		fprintf(stderr, ")\n");
+	}
+	return nr;
+}
+
 static int cmd_define(struct cli *c, const struct cmdline *l)
 {
 	int type, sync = KATOMIC_SYNC_DEFAULT, ret;
@@ -197,23 +213,15 @@ static int cmd_define(struct cli *c, const struct cmdline *l)
 	ret = parse_id(c, l, &id);
 	if (ret)
 		return ret;
-	type = katomic_type_parse(l->args[1]);
-	if (type < 0) {
-		fprintf(stderr, "katomic: %s: unknown type '%s' (types:",
-			l->name, l->args[1]);
-		print_names(stderr, katomic_type_name, KATOMIC_TYPE_LAST);
-		fprintf(stderr, ")\n");
+	type = parse_name(l, "type", l->args[1], katomic_type_parse,
+			  katomic_type_name, KATOMIC_TYPE_LAST);
+	if (type < 0)
 		return EXIT_USAGE;
-	}
 	if (l->sync) {
-		sync = katomic_sync_parse(l->sync);
-		if (sync < 0) {
-			fprintf(stderr, "katomic: %s: unknown sync kind '%s' (kinds:",
-				l->name, l->sync);
-			print_names(stderr, katomic_sync_name, KATOMIC_SYNC_LAST);
-			fprintf(stderr, ")\n");
+		sync = parse_name(l, "sync kind", l->sync, katomic_sync_parse,
+				  katomic_sync_name, KATOMIC_SYNC_LAST);
+		if (sync < 0)
 			return EXIT_USAGE;
-		}
 	}
 	if (l->init) {
 		ret = parse_value(c, l, "init", l->init, type, &init);
