@@ -172,8 +172,7 @@ static struct katomic_counter *katomic_counter(struct katomic_ctx *ctx, u32 id)
 	return &ctx->counters[array_index_nospec(id, ctx->nr_counters)];
 }
 
-int katomic_counter_define(struct katomic_ctx *ctx,
-			   const struct katomic_define *d)
+int katomic_counter_define(struct katomic_ctx *ctx, struct katomic_define *d)
 {
 	struct katomic_counter *c = katomic_counter(ctx, d->id);
 	u8 sync = d->sync == KATOMIC_SYNC_DEFAULT ? KATOMIC_SYNC_ATOMIC : d->sync;
@@ -207,7 +206,7 @@ int katomic_counter_define(struct katomic_ctx *ctx,
 }
 
 int katomic_counter_undefine(struct katomic_ctx *ctx,
-			     const struct katomic_define *d)
+			     struct katomic_define *d)
 {
 	struct katomic_counter *c = katomic_counter(ctx, d->id);
 	int ret = 0;

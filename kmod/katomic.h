@@ -49,10 +49,9 @@ struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
 void katomic_ctx_destroy(struct katomic_ctx *ctx);
 
 /* counter.c: the ioctl handlers for counters. */
-int katomic_counter_define(struct katomic_ctx *ctx,
-			   const struct katomic_define *d);
+int katomic_counter_define(struct katomic_ctx *ctx, struct katomic_define *d);
 int katomic_counter_undefine(struct katomic_ctx *ctx,
-			     const struct katomic_define *d);
+			     struct katomic_define *d);
 int katomic_counter_query(struct katomic_ctx *ctx, struct katomic_define *d);
 int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op);
 

@@ -70,29 +70,40 @@ MODULE_PARM_DESC(devmode, "mode of /dev/katomic (0600)");
 
 static struct katomic_ctx *katomic_global;
 
-/* Objects DEFINE, UNDEFINE and QUERY address; NULL: feature not built. */
-struct katomic_object_ops {
-	int (*define)(struct katomic_ctx *ctx, const struct katomic_define *d);
-	int (*undefine)(struct katomic_ctx *ctx,
-			const struct katomic_define *d);
-	int (*query)(struct katomic_ctx *ctx, struct katomic_define *d);
+/*
+ * The objects DEFINE, UNDEFINE and QUERY address, and what each call does
+ * for each; NULL where the object's feature is not built.
+ */
+enum katomic_call {
+	KATOMIC_CALL_DEFINE,
+	KATOMIC_CALL_UNDEFINE,
+	KATOMIC_CALL_QUERY,
+	KATOMIC_NR_CALLS,
 };
 
-static const struct katomic_object_ops katomic_objects[] = {
+typedef int (*katomic_object_fn)(struct katomic_ctx *ctx,
+				 struct katomic_define *d);
+
+static const katomic_object_fn katomic_objects[][KATOMIC_NR_CALLS] = {
 	[KATOMIC_OBJ_COUNTER] = {
-		.define = katomic_counter_define,
-		.undefine = katomic_counter_undefine,
-		.query = katomic_counter_query,
+		[KATOMIC_CALL_DEFINE] = katomic_counter_define,
+		[KATOMIC_CALL_UNDEFINE] = katomic_counter_undefine,
+		[KATOMIC_CALL_QUERY] = katomic_counter_query,
 	},
 	[KATOMIC_OBJ_VALUE] = { },
 };
 
-static const struct katomic_object_ops *katomic_object(u8 object)
+static int katomic_object_call(struct katomic_ctx *ctx,
+			       struct katomic_define *d, enum katomic_call call)
 {
-	if (object < KATOMIC_OBJ_COUNTER || object >= ARRAY_SIZE(katomic_objects))
-		return NULL;
-	return &katomic_objects[array_index_nospec(object,
-						   ARRAY_SIZE(katomic_objects))];
+	katomic_object_fn fn;
+
+	if (d->object < KATOMIC_OBJ_COUNTER ||
+	    d->object >= ARRAY_SIZE(katomic_objects))
+		return -EINVAL;
+	fn = katomic_objects[array_index_nospec(d->object,
+						ARRAY_SIZE(katomic_objects))][call];
+	return fn ? fn(ctx, d) : -EOPNOTSUPP;
 }
 
 static int katomic_ioc_info(struct katomic_ctx *ctx, void *arg)
@@ -116,32 +127,17 @@ static int katomic_ioc_nop(struct katomic_ctx *ctx, void *arg)
 
 static int katomic_ioc_define(struct katomic_ctx *ctx, void *arg)
 {
-	struct katomic_define *d = arg;
-	const struct katomic_object_ops *obj = katomic_object(d->object);
-
-	if (!obj)
-		return -EINVAL;
-	return obj->define ? obj->define(ctx, d) : -EOPNOTSUPP;
+	return katomic_object_call(ctx, arg, KATOMIC_CALL_DEFINE);
 }
 
 static int katomic_ioc_undefine(struct katomic_ctx *ctx, void *arg)
 {
-	struct katomic_define *d = arg;
-	const struct katomic_object_ops *obj = katomic_object(d->object);
-
-	if (!obj)
-		return -EINVAL;
-	return obj->undefine ? obj->undefine(ctx, d) : -EOPNOTSUPP;
+	return katomic_object_call(ctx, arg, KATOMIC_CALL_UNDEFINE);
 }
 
 static int katomic_ioc_query(struct katomic_ctx *ctx, void *arg)
 {
-	struct katomic_define *d = arg;
-	const struct katomic_object_ops *obj = katomic_object(d->object);
-
-	if (!obj)
-		return -EINVAL;
-	return obj->query ? obj->query(ctx, d) : -EOPNOTSUPP;
+	return katomic_object_call(ctx, arg, KATOMIC_CALL_QUERY);
 }
 
 static int katomic_ioc_op(struct katomic_ctx *ctx, void *arg)
