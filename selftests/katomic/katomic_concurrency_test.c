@@ -1,0 +1,580 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * katomic concurrency: the invariants of Go's own sync/atomic tests, on
+ * one counter of each type hammered by several threads through
+ * /dev/katomic:
+ *
+ *  - add:       T threads x N ADDs of 1 end at start + T*N (wrapping),
+ *               and every ADD returns a distinct new value;
+ *  - cas_inc:   T threads x N CAS-loop increments end at start + T*N;
+ *  - swap:      SWAPs of values whose halves are equal never return a torn
+ *               value, and every value swapped in comes out exactly once
+ *               (sum of returned + final == sum swapped in + initial);
+ *  - define_race: DEFINE/UNDEFINE racing with ops and QUERYs on the same
+ *               ids only ever yields 0, -ENOENT, -EINVAL or -EEXIST, and
+ *               the module keeps working.
+ *
+ * Threads start together on a barrier and record what they see in their
+ * own struct; only the main thread asserts (the harness is not
+ * thread-safe).  KATOMIC_THREADS (default 4) and KATOMIC_ITERS (default
+ * 100000) set T and N; KATOMIC_RACE_ITERS (default 400) the DEFINE/UNDEFINE
+ * calls of each of define_race's two definers.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "katomic_test.h"
+
+#define KT_MAX_THREADS	64
+
+static unsigned long env_ulong(const char *name, unsigned long def,
+			       unsigned long min, unsigned long max)
+{
+	const char *s = getenv(name);
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	v = strtoul(s, &end, 0);
+	if (*end || v < min || v > max)
+		return def;
+	return v;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct worker {
+	pthread_t th;
+	unsigned int idx;
+	int fd;
+	pthread_barrier_t *bar;
+	const struct kt_type *t;
+	__u32 id;
+	unsigned long iters;
+	__u64 start;			/* the counter's initial value */
+	unsigned char *seen;		/* add: one bit per possible result */
+	unsigned long span;		/* add: T*N */
+
+	/* what the worker saw; read by the main thread after join */
+	int err;			/* first unexpected return, or 0 */
+	const char *err_op;
+	unsigned long nerr;
+	unsigned long bad;		/* wrong results */
+	char bad_msg[160];		/* the first of them */
+	unsigned long retries;		/* cas_inc: failed CASes */
+	__u64 sum_in, sum_out;		/* swap */
+	unsigned long counts[5];	/* define_race: 0, ENOENT, EINVAL, EEXIST, other */
+	unsigned int *stop;		/* define_race: definers done */
+	unsigned long done;		/* define_race: calls made */
+};
+
+static void worker_error(struct worker *w, const char *op, int r)
+{
+	if (!w->nerr++) {
+		w->err = r;
+		w->err_op = op;
+	}
+}
+
+static void __attribute__((format(printf, 2, 3)))
+worker_bad(struct worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->bad++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->bad_msg, sizeof(w->bad_msg), fmt, ap);
+	va_end(ap);
+}
+
+/* The threads of one test. */
+struct crew {
+	unsigned int nthreads;
+	unsigned long iters;
+	struct worker w[KT_MAX_THREADS];
+	pthread_barrier_t bar;
+};
+
+static void crew_init(struct crew *c)
+{
+	c->nthreads = env_ulong("KATOMIC_THREADS", 4, 2, KT_MAX_THREADS);
+	c->iters = env_ulong("KATOMIC_ITERS", 100000, 1, 100000000);
+}
+
+/*
+ * Start the crew's workers on fn, all on one barrier, and wait for them.
+ * The caller has filled in each worker's parameters but idx and bar.
+ */
+static void crew_run(struct __test_metadata *_metadata, struct crew *c,
+		     const char *what, void *(*fn)(void *))
+{
+	unsigned int i;
+	double t0;
+
+	ASSERT_EQ(0, pthread_barrier_init(&c->bar, NULL, c->nthreads));
+	for (i = 0; i < c->nthreads; i++) {
+		c->w[i].idx = i;
+		c->w[i].bar = &c->bar;
+	}
+	t0 = now();
+	for (i = 0; i < c->nthreads; i++)
+		ASSERT_EQ(0, pthread_create(&c->w[i].th, NULL, fn, &c->w[i]));
+	for (i = 0; i < c->nthreads; i++)
+		ASSERT_EQ(0, pthread_join(c->w[i].th, NULL));
+	pthread_barrier_destroy(&c->bar);
+	TH_LOG("%s: %u threads x %lu in %.2f s", what, c->nthreads,
+	       c->w[0].iters, now() - t0);
+}
+
+/* The main thread's verdict on what the workers recorded. */
+static void crew_check(struct __test_metadata *_metadata, struct crew *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nthreads; i++) {
+		struct worker *w = &c->w[i];
+
+		EXPECT_EQ(0, w->nerr)
+			TH_LOG("thread %u: %lu errors, first %s: %d (%s)", i,
+			       w->nerr, w->err_op ? w->err_op : "?", w->err,
+			       strerror(-w->err));
+		EXPECT_EQ(0, w->bad)
+			TH_LOG("thread %u: %lu wrong results, first: %s", i,
+			       w->bad, w->bad_msg);
+	}
+}
+
+FIXTURE(conc) {
+	int fd;
+	struct katomic_info info;
+	struct kt_type t;
+	__u32 id;
+	struct crew c;
+};
+
+FIXTURE_VARIANT(conc) {
+	struct kt_type t;
+};
+
+#define CONC_VARIANT(N, nr, lname, nbits, sgn)				\
+	FIXTURE_VARIANT_ADD(conc, lname) {				\
+		.t = KT_TYPE_INIT(nr, lname, nbits, sgn),		\
+	};
+KATOMIC_TYPE_TABLE(CONC_VARIANT)
+
+FIXTURE_SETUP(conc)
+{
+	self->fd = kt_open();
+	ASSERT_LE(0, self->fd)
+		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
+	ASSERT_EQ(0, kt_info(self->fd, &self->info));
+	self->t = kt_resolve(&variant->t, self->info.ptr_bits);
+	/* ids of this program: 64..127 */
+	self->id = 64 + variant->t.type;
+	ASSERT_LT(self->id, self->info.nr_counters);
+	kt_undefine(self->fd, self->id);
+	crew_init(&self->c);
+}
+
+FIXTURE_TEARDOWN(conc)
+{
+	kt_undefine(self->fd, self->id);
+	close(self->fd);
+}
+
+/* Point every worker at the fixture's counter, holding start. */
+static void conc_workers(FIXTURE_DATA(conc) *self, __u64 start)
+{
+	unsigned int i;
+
+	for (i = 0; i < self->c.nthreads; i++) {
+		struct worker *w = &self->c.w[i];
+
+		w->fd = self->fd;
+		w->t = &self->t;
+		w->id = self->id;
+		w->iters = self->c.iters;
+		w->start = start;
+	}
+}
+
+/* ---- add ---------------------------------------------------------------- */
+
+static void *add_worker(void *arg)
+{
+	struct worker *w = arg;
+	const struct kt_type *t = w->t;
+	unsigned long i;
+	__u64 r, off, mask = t->bits >= 64 ? ~0ULL : (1ULL << t->bits) - 1;
+
+	pthread_barrier_wait(w->bar);
+	for (i = 0; i < w->iters; i++) {
+		int e = kt_do(w->fd, w->id, t->type, KATOMIC_OP_ADD, 1, 0, &r,
+			      NULL);
+
+		if (e) {
+			worker_error(w, "ADD", e);
+			continue;
+		}
+		/* r is start + k for a k in 1..span no one else got */
+		off = (r - w->start) & mask;
+		if (r != kt_canon(t, r) || off < 1 || off > w->span) {
+			worker_bad(w, "ADD returned %#llx (offset %llu)", r,
+				   off);
+			continue;
+		}
+		off--;
+		if (__atomic_fetch_or(&w->seen[off / 8], 1u << (off % 8),
+				      __ATOMIC_RELAXED) & (1u << (off % 8)))
+			worker_bad(w, "ADD result %#llx returned twice", r);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(conc, add, 300)
+{
+	const struct kt_type *t = &self->t;
+	unsigned long span = self->c.nthreads * self->c.iters, i, missing = 0;
+	/* start below the maximum, so the adds wrap past it */
+	__u64 start = kt_canon(t, kt_max(t) - span / 2), v;
+	unsigned char *seen = calloc(span / 8 + 1, 1);
+
+	ASSERT_NE(NULL, seen);
+	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type,
+			       KATOMIC_SYNC_DEFAULT, start));
+	conc_workers(self, start);
+	for (i = 0; i < self->c.nthreads; i++) {
+		self->c.w[i].seen = seen;
+		self->c.w[i].span = span;
+	}
+	crew_run(_metadata, &self->c, t->name, add_worker);
+	crew_check(_metadata, &self->c);
+
+	ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
+	EXPECT_EQ(kt_canon(t, start + span), v)
+		TH_LOG("%u threads x %lu adds from %#llx", self->c.nthreads,
+		       self->c.iters, (unsigned long long)start);
+	for (i = 0; i < span; i++)
+		missing += !(seen[i / 8] & (1u << (i % 8)));
+	EXPECT_EQ(0, missing) TH_LOG("new values no ADD returned");
+	free(seen);
+}
+
+/* ---- cas_inc -------------------------------------------------------------- */
+
+static void *cas_worker(void *arg)
+{
+	struct worker *w = arg;
+	const struct kt_type *t = w->t;
+	unsigned long done = 0;
+	__u64 cur, r;
+	__u8 applied;
+	int e;
+
+	pthread_barrier_wait(w->bar);
+	e = kt_load(w->fd, w->id, t->type, &cur);
+	if (e) {
+		worker_error(w, "LOAD", e);
+		return NULL;
+	}
+	while (done < w->iters) {
+		__u64 next = kt_canon(t, cur + 1);
+
+		e = kt_do(w->fd, w->id, t->type, KATOMIC_OP_CAS, cur, next,
+			  &r, &applied);
+		if (e) {
+			worker_error(w, "CAS", e);
+			if (w->nerr > 100)
+				return NULL;
+			continue;
+		}
+		if (applied) {
+			if (r != cur)
+				worker_bad(w, "CAS applied but saw %#llx, expected %#llx",
+					   r, cur);
+			done++;
+			cur = next;
+		} else {
+			if (r == cur)
+				worker_bad(w, "CAS saw the expected %#llx but did not swap",
+					   r);
+			w->retries++;
+			cur = r;
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(conc, cas_inc, 300)
+{
+	const struct kt_type *t = &self->t;
+	unsigned long span = self->c.nthreads * self->c.iters, retries = 0, i;
+	__u64 start = kt_canon(t, kt_min(t) - span / 3), v;
+
+	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type,
+			       KATOMIC_SYNC_ATOMIC, start));
+	conc_workers(self, start);
+	crew_run(_metadata, &self->c, t->name, cas_worker);
+	crew_check(_metadata, &self->c);
+	for (i = 0; i < self->c.nthreads; i++)
+		retries += self->c.w[i].retries;
+	TH_LOG("%s: %lu CAS retries", t->name, retries);
+
+	ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
+	EXPECT_EQ(kt_canon(t, start + span), v);
+}
+
+/* ---- swap ------------------------------------------------------------------ */
+
+/* A value of t whose two halves are equal, different for each (i, k). */
+static __u64 halves(const struct kt_type *t, unsigned int i, unsigned long k)
+{
+	unsigned int half = t->bits / 2;
+	__u64 h = (i + 1) * 0x9e3779b97f4a7c15ULL ^ (k + 1) * 0xc2b2ae3d27d4eb4fULL;
+
+	h &= (1ULL << half) - 1;
+	return kt_canon(t, h << half | h);
+}
+
+static bool torn(const struct kt_type *t, __u64 v)
+{
+	unsigned int half = t->bits / 2;
+	__u64 m = (1ULL << half) - 1;
+
+	return v != kt_canon(t, v) || (v & m) != ((v >> half) & m);
+}
+
+static void *swap_worker(void *arg)
+{
+	struct worker *w = arg;
+	const struct kt_type *t = w->t;
+	unsigned long k;
+	__u64 in, out;
+
+	pthread_barrier_wait(w->bar);
+	for (k = 0; k < w->iters; k++) {
+		int e;
+
+		in = halves(t, w->idx, k);
+		e = kt_do(w->fd, w->id, t->type, KATOMIC_OP_SWAP, in, 0, &out,
+			  NULL);
+		if (e) {
+			worker_error(w, "SWAP", e);
+			continue;
+		}
+		w->sum_in += in;
+		w->sum_out += out;
+		if (torn(t, out))
+			worker_bad(w, "SWAP returned torn %#llx", out);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(conc, swap, 300)
+{
+	const struct kt_type *t = &self->t;
+	__u64 start = halves(t, 1000, 0), v, in = start, out = 0;
+	unsigned int i;
+
+	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type,
+			       KATOMIC_SYNC_DEFAULT, start));
+	conc_workers(self, start);
+	crew_run(_metadata, &self->c, t->name, swap_worker);
+	crew_check(_metadata, &self->c);
+
+	ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
+	EXPECT_FALSE(torn(t, v)) TH_LOG("final value %#llx", (unsigned long long)v);
+	for (i = 0; i < self->c.nthreads; i++) {
+		in += self->c.w[i].sum_in;
+		out += self->c.w[i].sum_out;
+	}
+	/* what went in came out exactly once (sums mod 2^64) */
+	EXPECT_EQ(in, out + v);
+}
+
+/* ---- define_race ------------------------------------------------------- */
+
+#define RACE_IDS	8
+
+enum { RC_OK, RC_ENOENT, RC_EINVAL, RC_EEXIST, RC_OTHER };
+
+static void race_count(struct worker *w, const char *op, int r, bool eexist_ok)
+{
+	switch (r) {
+	case 0:
+		w->counts[RC_OK]++;
+		return;
+	case -ENOENT:
+		w->counts[RC_ENOENT]++;
+		return;
+	case -EINVAL:
+		w->counts[RC_EINVAL]++;
+		return;
+	case -EEXIST:
+		if (eexist_ok) {
+			w->counts[RC_EEXIST]++;
+			return;
+		}
+		break;
+	}
+	w->counts[RC_OTHER]++;
+	worker_error(w, op, r);
+}
+
+static unsigned int rnd(unsigned int *s)
+{
+	*s = *s * 1103515245 + 12345;
+	return *s >> 16;
+}
+
+/*
+ * Threads 0 and 1 define and undefine, iters times each (UNDEFINE waits
+ * for an RCU grace period: slow under TCG); the others run ops and QUERYs
+ * until both are done.
+ */
+static void *race_worker(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int seed = w->idx * 7919 + 1;
+	bool definer = w->idx < 2;
+	unsigned long k;
+
+	pthread_barrier_wait(w->bar);
+	for (k = 0; definer ? k < w->iters
+			    : __atomic_load_n(w->stop, __ATOMIC_RELAXED) < 2;
+	     k++) {
+		__u32 id = w->id + rnd(&seed) % RACE_IDS;
+		const struct kt_type *t = &kt_types[rnd(&seed) % KT_NR_TYPES];
+
+		if (definer) {
+			__u8 sync = rnd(&seed) & 1 ? KATOMIC_SYNC_ATOMIC
+						   : KATOMIC_SYNC_DEFAULT;
+
+			if (rnd(&seed) & 1)
+				race_count(w, "DEFINE",
+					   kt_define(w->fd, id, t->type, sync,
+						     rnd(&seed) & 0xff), true);
+			else
+				race_count(w, "UNDEFINE",
+					   kt_undefine(w->fd, id), false);
+		} else if (rnd(&seed) % 8 == 0) {
+			struct katomic_define q;
+
+			race_count(w, "QUERY", kt_query(w->fd, id, &q), false);
+		} else {
+			const struct kt_opdesc *d =
+				&kt_ops[rnd(&seed) % KT_NR_OPS];
+
+			/* small operands: valid in every type */
+			race_count(w, d->name,
+				   kt_do(w->fd, id, t->type, d->op,
+					 d->operands >= 1 ? 1 : 0,
+					 d->operands >= 2 ? 2 : 0, NULL, NULL),
+				   false);
+		}
+	}
+	w->done = k;
+	if (definer)
+		__atomic_fetch_add(w->stop, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+FIXTURE(race) {
+	int fd;
+	__u32 id;	/* the first of RACE_IDS ids */
+	struct crew c;
+};
+
+FIXTURE_SETUP(race)
+{
+	struct katomic_info info;
+	unsigned int j;
+
+	self->fd = kt_open();
+	ASSERT_LE(0, self->fd)
+		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
+	ASSERT_EQ(0, kt_info(self->fd, &info));
+	self->id = 96;
+	ASSERT_LE(self->id + RACE_IDS, info.nr_counters);
+	for (j = 0; j < RACE_IDS; j++)
+		kt_undefine(self->fd, self->id + j);
+	crew_init(&self->c);
+	/* two definers and at least one op thread */
+	if (self->c.nthreads < 3)
+		self->c.nthreads = 3;
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	unsigned int j;
+
+	for (j = 0; j < RACE_IDS; j++)
+		kt_undefine(self->fd, self->id + j);
+	close(self->fd);
+}
+
+TEST_F_TIMEOUT(race, define_undefine, 300)
+{
+	unsigned long iters = env_ulong("KATOMIC_RACE_ITERS", 400, 1,
+					100000000);
+	unsigned long tot[5] = { 0 }, defs = 0, ops = 0;
+	struct katomic_info info;
+	unsigned int i, j, stop = 0;
+	__u64 v = 0;
+
+	for (i = 0; i < self->c.nthreads; i++) {
+		struct worker *w = &self->c.w[i];
+
+		/* each thread on a descriptor of its own */
+		w->fd = kt_open();
+		ASSERT_LE(0, w->fd);
+		w->id = self->id;
+		w->iters = iters;
+		w->stop = &stop;
+	}
+	crew_run(_metadata, &self->c, "define/undefine vs ops", race_worker);
+	crew_check(_metadata, &self->c);
+	for (i = 0; i < self->c.nthreads; i++) {
+		close(self->c.w[i].fd);
+		for (j = 0; j < 5; j++)
+			tot[j] += self->c.w[i].counts[j];
+		if (i < 2)
+			defs += self->c.w[i].done;
+		else
+			ops += self->c.w[i].done;
+	}
+	TH_LOG("%lu DEFINE/UNDEFINE vs %lu ops/QUERY: %lu ok, %lu ENOENT, %lu EINVAL, %lu EEXIST, %lu other",
+	       defs, ops, tot[RC_OK], tot[RC_ENOENT], tot[RC_EINVAL],
+	       tot[RC_EEXIST], tot[RC_OTHER]);
+	EXPECT_EQ(0, tot[RC_OTHER]);
+	/* the race happened: ops met defined and undefined counters */
+	EXPECT_LT(0, tot[RC_OK]);
+	EXPECT_LT(0, tot[RC_ENOENT]);
+
+	/* the module still works, on those ids too */
+	ASSERT_EQ(0, kt_info(self->fd, &info));
+	EXPECT_EQ(0, kt_ioctl(self->fd, KATOMIC_IOC_NOP, NULL));
+	for (j = 0; j < RACE_IDS; j++) {
+		__u32 id = self->id + j;
+
+		kt_undefine(self->fd, id);
+		ASSERT_EQ(0, kt_define(self->fd, id, KATOMIC_TYPE_UINT64,
+				       KATOMIC_SYNC_DEFAULT, j));
+		EXPECT_EQ(0, kt_do(self->fd, id, KATOMIC_TYPE_UINT64,
+				   KATOMIC_OP_ADD, 10, 0, &v, NULL));
+		EXPECT_EQ(j + 10, v);
+		EXPECT_EQ(0, kt_undefine(self->fd, id));
+	}
+}
+
+TEST_HARNESS_MAIN
