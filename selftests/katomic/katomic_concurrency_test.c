@@ -241,7 +241,7 @@ static void *add_worker(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(conc, add, 300)
+TEST_F_TIMEOUT(conc, add, 120)
 {
 	const struct kt_type *t = &self->t;
 	unsigned long span = self->c.nthreads * self->c.iters, i, missing = 0;
@@ -315,7 +315,7 @@ static void *cas_worker(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(conc, cas_inc, 300)
+TEST_F_TIMEOUT(conc, cas_inc, 120)
 {
 	const struct kt_type *t = &self->t;
 	unsigned long span = self->c.nthreads * self->c.iters, retries = 0, i;
@@ -380,7 +380,7 @@ static void *swap_worker(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(conc, swap, 300)
+TEST_F_TIMEOUT(conc, swap, 120)
 {
 	const struct kt_type *t = &self->t;
 	__u64 start = halves(t, 1000, 0), v, in = start, out = 0;
@@ -523,7 +523,7 @@ FIXTURE_TEARDOWN(race)
 	close(self->fd);
 }
 
-TEST_F_TIMEOUT(race, define_undefine, 300)
+TEST_F_TIMEOUT(race, define_undefine, 120)
 {
 	unsigned long iters = env_ulong("KATOMIC_RACE_ITERS", 400, 1,
 					100000000);
