@@ -17,14 +17,11 @@ step() { printf '\n=== %s\n' "$*"; }
 # count NAME RC LOG: add the harness totals found in LOG; a step that failed
 # without a failing test (build, kernel log finding, crash) counts one failure.
 count() {
-	local name=$1 rc=$2 log=$3 p=0 f=0 s=0 line
-	while read -r line; do
-		p=$((p + $(sed -n 's/.*pass:\([0-9]*\).*/\1/p' <<<"$line")))
-		f=$((f + $(sed -n 's/.* fail:\([0-9]*\).*/\1/p' <<<"$line")))
-		f=$((f + $(sed -n 's/.* error:\([0-9]*\).*/\1/p' <<<"$line")))
-		s=$((s + $(sed -n 's/.* skip:\([0-9]*\).*/\1/p' <<<"$line")))
-	done < <(grep -a '# Totals: pass:' "$log" 2>/dev/null)
-	if [ "$p$f$s" = 000 ]; then
+	local name=$1 rc=$2 log=$3 p=0 f=0 s=0 n=0 tp tf ts te
+	while read -r tp tf ts te; do
+		p=$((p + tp)) f=$((f + tf + te)) s=$((s + ts)) n=$((n + 1))
+	done < <(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .* skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4/p' "$log" 2>/dev/null)
+	if [ "$n" = 0 ]; then
 		[ "$rc" = 0 ] && p=1 || f=1
 	elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		f=1
