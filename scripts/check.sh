@@ -61,7 +61,7 @@ run host-tests make -s -C userspace check O="$O"
 
 if [ "$built" = 1 ]; then
 	adds=(--add "$top/scripts/vm-selftests.sh")
-	for t in "$O"/selftests/katomic/*_test; do
+	for t in "$O"/selftests/katomic/*_test "$O"/selftests/katomic/*_test32; do
 		[ -x "$t" ] && adds+=(--add "$t")
 	done
 	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \

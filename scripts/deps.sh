@@ -8,6 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
 	build-essential bc flex bison libelf-dev libssl-dev kmod cpio xz-utils
 	busybox-static qemu-system-x86 liburing-dev linux-source-6.1 sparse
+	gcc-multilib
 )
 # The headers of the kernel the VM boots (resolving it may run apt-get update).
 pkgs+=("linux-headers-$("$here/kernel.sh" --kver)")

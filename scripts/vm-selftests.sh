@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs inside the test-bed guest (busybox sh): the module lifecycle test with
 # the module unloaded, then every other katomic selftest against the loaded
-# module, then a clean rmmod.  Exits non-zero if anything failed.
+# module (the *_test32 programs are 32-bit: the compat_ioctl path), then a
+# clean rmmod.  Exits non-zero if anything failed.
 ko=${KATOMIC_KO:-/katomic.ko}
 rc=0
 
@@ -10,7 +11,7 @@ if [ -x /bin/katomic_module_test ]; then
 fi
 
 insmod "$ko" || { echo "vm-selftests: insmod $ko failed"; exit 1; }
-for t in /bin/katomic_*_test; do
+for t in /bin/katomic_*_test /bin/katomic_*_test32; do
 	[ "$t" = /bin/katomic_module_test ] && continue
 	[ -x "$t" ] || continue
 	"$t" || rc=1
