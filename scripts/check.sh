@@ -58,6 +58,7 @@ run build-selftests make -s selftests O="$O" || built=0
 run lint scripts/lint.sh
 
 run host-tests make -s -C userspace check O="$O"
+run testbed scripts/test-vm.sh
 
 if [ "$built" = 1 ]; then
 	adds=(--add "$top/scripts/vm-selftests.sh")
