@@ -34,10 +34,16 @@ userspace:
 selftests:
 	$(MAKE) -C selftests/katomic OUTPUT="$(O)/selftests/katomic"
 
-# The module for the kernel the QEMU test bed boots.
+# The module for the kernel the QEMU test bed boots.  (eval of kernel.sh's
+# output would hide its failure: take the output first, then check KDIR.)
 vm:
-	@eval "$$(scripts/kernel.sh)" && \
-	  $(MAKE) -C "$$KDIR" M="$(CURDIR)" W=1 modules
+	@kenv=$$(scripts/kernel.sh) || { \
+	  echo "katomic: scripts/kernel.sh failed: no kernel for the test bed" >&2; \
+	  exit 1; }; \
+	KDIR=; eval "$$kenv"; \
+	test -n "$$KDIR" || { \
+	  echo "katomic: scripts/kernel.sh printed no KDIR" >&2; exit 1; }; \
+	$(MAKE) -C "$$KDIR" M="$(CURDIR)" W=1 modules
 
 lint:
 	scripts/lint.sh

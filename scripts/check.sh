@@ -42,9 +42,18 @@ run() {
 	return "$rc"
 }
 
-run deps scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
-KSRC=$(scripts/ksrc.sh) || { echo "0 passed, 1 failed"; exit 1; }
-eval "$(scripts/kernel.sh)" || { echo "0 passed, 1 failed"; exit 1; }
+# abort WHY: a step everything else needs failed; one failure, stop here.
+abort() {
+	echo "check: $*: nothing else can run"
+	fail=$((fail + 1))
+	echo "$pass passed, $fail failed, $skip skipped"
+	exit 1
+}
+
+run deps scripts/deps.sh || abort "installing the packages failed"
+KSRC=$(scripts/ksrc.sh) || abort "scripts/ksrc.sh failed"
+kenv=$(scripts/kernel.sh) || abort "scripts/kernel.sh failed (the test bed's kernel)"
+eval "$kenv"
 export KSFT_DIR=$KSRC/tools/testing/selftests
 
 built=1

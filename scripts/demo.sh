@@ -8,7 +8,8 @@ cd "$top"
 O=${O:-$top/build}
 
 scripts/deps.sh
-eval "$(scripts/kernel.sh)"
+kenv=$(scripts/kernel.sh) || { echo "demo: scripts/kernel.sh failed" >&2; exit 1; }
+eval "$kenv"
 make -s vm
 make -s userspace O="$O"
 

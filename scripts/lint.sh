@@ -5,7 +5,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 ksrc=$(scripts/ksrc.sh)
-eval "$(scripts/kernel.sh)"
+kenv=$(scripts/kernel.sh) || { echo "lint: scripts/kernel.sh failed" >&2; exit 1; }
+eval "$kenv"
 rc=0
 files=()
 for f in kmod/*.c kmod/*.h uapi/linux/katomic.h; do
