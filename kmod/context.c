@@ -7,11 +7,11 @@
 #include "katomic.h"
 
 struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
-				       u32 value_max)
+				       u32 value_max, gfp_t gfp)
 {
 	struct katomic_ctx *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	ctx = kzalloc(sizeof(*ctx), gfp);
 	if (!ctx)
 		return NULL;
 	/*
@@ -19,8 +19,7 @@ struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
 	 * (slab objects of such sizes, or vmalloc pages) keeps each on a
 	 * line of its own.
 	 */
-	ctx->counters = kvcalloc(nr_counters, sizeof(*ctx->counters),
-				 GFP_KERNEL_ACCOUNT);
+	ctx->counters = kvcalloc(nr_counters, sizeof(*ctx->counters), gfp);
 	if (!ctx->counters) {
 		kfree(ctx);
 		return NULL;

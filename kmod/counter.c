@@ -89,22 +89,30 @@ static bool katomic_moves(u8 op, bool is_signed, s64 sa, s64 sold, u64 ua,
  * The op family, written once and instantiated per backing store the way
  * the kernel's own atomic headers are: @pfx is the API (atomic, atomic64,
  * atomic_long), @P a pointer to its atomic type, @T its value type, @U
- * the unsigned type of the same width.  Every op is one fully ordered
- * value-returning atomic, or a try_cmpxchg loop for MAX and MIN.  The raw
- * result is returned as @T converted to u64; katomic_extend() makes it
- * the ABI's.
+ * the unsigned type of the same width.  The raw result is returned as @T
+ * converted to u64; katomic_extend() makes it the ABI's.
+ *
+ * Every op is fully ordered, as Go's are sequentially consistent.  The
+ * value-returning RMWs are so by themselves; LOAD, STORE and the paths
+ * that change nothing (a failed CAS, a MAX or MIN that does not move, an
+ * ADD_UNLESS that does not add) end with smp_mb(), and STORE also starts
+ * with one, so that what came before it is seen before it.
  */
 #define KATOMIC_DEFINE_EXEC(pfx, P, T, U)				\
 static u64 pfx##_exec(P v, u8 op, T a, T b, bool is_signed, u8 *applied) \
 {									\
-	T old;								\
+	T old = 0;							\
 									\
+	*applied = 0;							\
 	switch (op) {							\
 	case KATOMIC_OP_LOAD:						\
-		return pfx##_read(v);					\
+		old = pfx##_read(v);					\
+		break;							\
 	case KATOMIC_OP_STORE:						\
+		/* what came before the STORE is seen before it */	\
+		smp_mb();						\
 		pfx##_set(v, a);					\
-		return 0;						\
+		break;							\
 	case KATOMIC_OP_ADD:						\
 		return pfx##_add_return(a, v);				\
 	case KATOMIC_OP_SWAP:						\
@@ -112,7 +120,7 @@ static u64 pfx##_exec(P v, u8 op, T a, T b, bool is_signed, u8 *applied) \
 	case KATOMIC_OP_CAS:						\
 		old = a;						\
 		*applied = pfx##_try_cmpxchg(v, &old, b);		\
-		return old;						\
+		break;							\
 	case KATOMIC_OP_AND:						\
 		return pfx##_fetch_and(a, v);				\
 	case KATOMIC_OP_OR:						\
@@ -122,20 +130,28 @@ static u64 pfx##_exec(P v, u8 op, T a, T b, bool is_signed, u8 *applied) \
 	case KATOMIC_OP_MAX:						\
 	case KATOMIC_OP_MIN:						\
 		old = pfx##_read(v);					\
-		do {							\
-			if (!katomic_moves(op, is_signed, a, old,	\
-					   (U)a, (U)old))		\
-				return old;				\
-		} while (!pfx##_try_cmpxchg(v, &old, a));		\
-		*applied = 1;						\
-		return old;						\
+		while (katomic_moves(op, is_signed, a, old, (U)a, (U)old)) { \
+			if (pfx##_try_cmpxchg(v, &old, a)) {		\
+				*applied = 1;				\
+				break;					\
+			}						\
+		}							\
+		break;							\
 	case KATOMIC_OP_ADD_UNLESS:					\
 		old = pfx##_fetch_add_unless(v, a, b);			\
 		*applied = old != b;					\
-		return old;						\
+		break;							\
 	}								\
-	return 0;							\
+	if (!*applied) {						\
+		/* no ordering RMW ran: order it against what follows */ \
+		smp_mb();						\
+	}								\
+	return old;							\
 }
+
+/* The switch above handles exactly the ops of KATOMIC_OP_TABLE. */
+static_assert(KATOMIC_OP_LAST == KATOMIC_OP_ADD_UNLESS);
+static_assert(ARRAY_SIZE(katomic_op_operands) == KATOMIC_OP_LAST + 1);
 
 KATOMIC_DEFINE_EXEC(atomic, atomic_t *, int, unsigned int)
 KATOMIC_DEFINE_EXEC(atomic64, atomic64_t *, s64, u64)
@@ -246,11 +262,12 @@ int katomic_counter_query(struct katomic_ctx *ctx, struct katomic_define *d)
 	return 0;
 }
 
-int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op)
+int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op,
+		       bool writable)
 {
 	struct katomic_counter *c = katomic_counter(ctx, op->id);
 	const struct katomic_type_info *t;
-	u8 operands, applied = 0;
+	u8 code, applied = 0;
 	int ret = 0;
 	u32 state;
 	u64 res = 0;
@@ -258,13 +275,16 @@ int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op)
 	if (!c || op->flags || op->reserved || !katomic_type_valid(op->type) ||
 	    op->op < 1 || op->op > KATOMIC_OP_LAST)
 		return -EINVAL;
-	operands = katomic_op_operands[array_index_nospec(op->op,
-				ARRAY_SIZE(katomic_op_operands))];
-	if ((operands < 1 && op->arg) || (operands < 2 && op->arg2))
+	code = array_index_nospec(op->op, ARRAY_SIZE(katomic_op_operands));
+	if ((katomic_op_operands[code] < 1 && op->arg) ||
+	    (katomic_op_operands[code] < 2 && op->arg2))
 		return -EINVAL;
 	t = katomic_type(op->type);
 	if (!katomic_fits(t, op->arg) || !katomic_fits(t, op->arg2))
 		return -EOVERFLOW;
+	/* Every op but LOAD may change the counter. */
+	if (!writable && code != KATOMIC_OP_LOAD)
+		return -EBADF;
 
 	rcu_read_lock();
 	/* Pairs with DEFINE's release: see the initial value. */
@@ -274,7 +294,7 @@ int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op)
 	else if (KATOMIC_STATE_TYPE(state) != op->type)
 		ret = -EINVAL;
 	else
-		res = katomic_exec(c, t, op->op, op->arg, op->arg2, &applied);
+		res = katomic_exec(c, t, code, op->arg, op->arg2, &applied);
 	rcu_read_unlock();
 	if (ret)
 		return ret;

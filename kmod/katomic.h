@@ -8,6 +8,7 @@
 #include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/cache.h>
+#include <linux/gfp.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/katomic.h>
@@ -45,7 +46,7 @@ struct katomic_ctx {
 };
 
 struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
-				       u32 value_max);
+				       u32 value_max, gfp_t gfp);
 void katomic_ctx_destroy(struct katomic_ctx *ctx);
 
 /* counter.c: the ioctl handlers for counters. */
@@ -53,6 +54,7 @@ int katomic_counter_define(struct katomic_ctx *ctx, struct katomic_define *d);
 int katomic_counter_undefine(struct katomic_ctx *ctx,
 			     struct katomic_define *d);
 int katomic_counter_query(struct katomic_ctx *ctx, struct katomic_define *d);
-int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op);
+int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op,
+		       bool writable);
 
 #endif /* _KATOMIC_H */

@@ -106,8 +106,9 @@ static int katomic_object_call(struct katomic_ctx *ctx,
 	return fn ? fn(ctx, d) : -EOPNOTSUPP;
 }
 
-static int katomic_ioc_info(struct katomic_ctx *ctx, void *arg)
+static int katomic_ioc_info(struct file *file, void *arg)
 {
+	struct katomic_ctx *ctx = file->private_data;
 	struct katomic_info *info = arg;
 
 	info->abi_version = KATOMIC_ABI_VERSION;
@@ -120,33 +121,34 @@ static int katomic_ioc_info(struct katomic_ctx *ctx, void *arg)
 	return 0;
 }
 
-static int katomic_ioc_nop(struct katomic_ctx *ctx, void *arg)
+static int katomic_ioc_nop(struct file *file, void *arg)
 {
 	return 0;
 }
 
-static int katomic_ioc_define(struct katomic_ctx *ctx, void *arg)
+static int katomic_ioc_define(struct file *file, void *arg)
 {
-	return katomic_object_call(ctx, arg, KATOMIC_CALL_DEFINE);
+	return katomic_object_call(file->private_data, arg, KATOMIC_CALL_DEFINE);
 }
 
-static int katomic_ioc_undefine(struct katomic_ctx *ctx, void *arg)
+static int katomic_ioc_undefine(struct file *file, void *arg)
 {
-	return katomic_object_call(ctx, arg, KATOMIC_CALL_UNDEFINE);
+	return katomic_object_call(file->private_data, arg, KATOMIC_CALL_UNDEFINE);
 }
 
-static int katomic_ioc_query(struct katomic_ctx *ctx, void *arg)
+static int katomic_ioc_query(struct file *file, void *arg)
 {
-	return katomic_object_call(ctx, arg, KATOMIC_CALL_QUERY);
+	return katomic_object_call(file->private_data, arg, KATOMIC_CALL_QUERY);
 }
 
-static int katomic_ioc_op(struct katomic_ctx *ctx, void *arg)
+static int katomic_ioc_op(struct file *file, void *arg)
 {
-	return katomic_counter_op(ctx, arg);
+	return katomic_counter_op(file->private_data, arg,
+				  file->f_mode & FMODE_WRITE);
 }
 
 /* Known commands whose feature is not in this build. */
-static int katomic_ioc_absent(struct katomic_ctx *ctx, void *arg)
+static int katomic_ioc_absent(struct file *file, void *arg)
 {
 	return -EOPNOTSUPP;
 }
@@ -160,30 +162,36 @@ union katomic_ioc_arg {
 	struct katomic_context context;
 };
 
+/*
+ * @writes: the command changes state, so the file must be open for
+ * writing (-EBADF otherwise).  OP decides per op: LOAD only reads.
+ */
 struct katomic_ioc {
 	unsigned int cmd;
-	int (*handler)(struct katomic_ctx *ctx, void *arg);
+	bool writes;
+	int (*handler)(struct file *file, void *arg);
 };
 
-#define KATOMIC_IOC(c, h) \
-	[_IOC_NR(c)] = { .cmd = (c), .handler = (h) }
+#define KATOMIC_IOC(c, w, h) \
+	[_IOC_NR(c)] = { .cmd = (c), .writes = (w), .handler = (h) }
 
 static const struct katomic_ioc katomic_iocs[] = {
-	KATOMIC_IOC(KATOMIC_IOC_INFO, katomic_ioc_info),
-	KATOMIC_IOC(KATOMIC_IOC_NOP, katomic_ioc_nop),
-	KATOMIC_IOC(KATOMIC_IOC_DEFINE, katomic_ioc_define),
-	KATOMIC_IOC(KATOMIC_IOC_UNDEFINE, katomic_ioc_undefine),
-	KATOMIC_IOC(KATOMIC_IOC_QUERY, katomic_ioc_query),
-	KATOMIC_IOC(KATOMIC_IOC_OP, katomic_ioc_op),
-	KATOMIC_IOC(KATOMIC_IOC_BATCH, katomic_ioc_absent),
-	KATOMIC_IOC(KATOMIC_IOC_VALUE, katomic_ioc_absent),
-	KATOMIC_IOC(KATOMIC_IOC_CONTEXT_NEW, katomic_ioc_absent),
+	KATOMIC_IOC(KATOMIC_IOC_INFO, false, katomic_ioc_info),
+	KATOMIC_IOC(KATOMIC_IOC_NOP, false, katomic_ioc_nop),
+	KATOMIC_IOC(KATOMIC_IOC_DEFINE, true, katomic_ioc_define),
+	KATOMIC_IOC(KATOMIC_IOC_UNDEFINE, true, katomic_ioc_undefine),
+	KATOMIC_IOC(KATOMIC_IOC_QUERY, false, katomic_ioc_query),
+	KATOMIC_IOC(KATOMIC_IOC_OP, false, katomic_ioc_op),
+	KATOMIC_IOC(KATOMIC_IOC_BATCH, false, katomic_ioc_absent),
+	KATOMIC_IOC(KATOMIC_IOC_VALUE, false, katomic_ioc_absent),
+	KATOMIC_IOC(KATOMIC_IOC_CONTEXT_NEW, false, katomic_ioc_absent),
 };
 
 /*
  * The one ioctl path: a command is known only with the exact number, size
  * and direction of the table; the argument is copied in whole, handled,
- * and copied out whole on success.  Nothing is written back on failure.
+ * and copied out whole on success.  Nothing is written back on failure
+ * (but for what copy_to_user() wrote before it faulted, with -EFAULT).
  */
 static long katomic_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long uarg)
@@ -200,6 +208,8 @@ static long katomic_ioctl(struct file *file, unsigned int cmd,
 	ioc = &katomic_iocs[array_index_nospec(nr, ARRAY_SIZE(katomic_iocs))];
 	if (!ioc->handler || ioc->cmd != cmd)
 		return -ENOTTY;
+	if (ioc->writes && !(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 
 	if (_IOC_DIR(cmd) & _IOC_WRITE) {
 		if (copy_from_user(&arg, argp, size))
@@ -207,7 +217,7 @@ static long katomic_ioctl(struct file *file, unsigned int cmd,
 	} else {
 		memset(&arg, 0, size);
 	}
-	ret = ioc->handler(file->private_data, &arg);
+	ret = ioc->handler(file, &arg);
 	if (ret < 0)
 		return ret;
 	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(argp, &arg, size))
@@ -260,11 +270,13 @@ static int __init katomic_init(void)
 	      katomic_check_param("nr_slots", nr_slots, 0, max_slots) ?:
 	      katomic_check_param("value_max", value_max, nr_slots ? 1 : 0,
 				  max_value) ?:
-	      katomic_check_param("devmode", devmode, 0, 0777);
+	      katomic_check_param("devmode", devmode, 1, 0777);
 	if (ret)
 		return ret;
 
-	katomic_global = katomic_ctx_create(nr_counters, nr_slots, value_max);
+	/* Lives until rmmod: not charged to the cgroup of whoever loaded us. */
+	katomic_global = katomic_ctx_create(nr_counters, nr_slots, value_max,
+					    GFP_KERNEL);
 	if (!katomic_global)
 		return -ENOMEM;
 
