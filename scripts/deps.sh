@@ -6,17 +6,26 @@ here=$(cd "$(dirname "$0")" && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(
-	build-essential bc flex bison libelf-dev libssl-dev kmod cpio xz-utils
-	busybox-static qemu-system-x86 liburing-dev linux-source-6.1 sparse
-	gcc-multilib
+	make build-essential bc flex bison libelf-dev libssl-dev kmod cpio
+	xz-utils busybox-static qemu-system-x86 liburing-dev linux-source-6.1
+	sparse gcc-multilib
 )
-# The headers of the kernel the VM boots (resolving it may run apt-get update).
-pkgs+=("linux-headers-$("$here/kernel.sh" --kver)")
+# The headers of the kernel the VM boots, as kernel.sh resolves it: from
+# apt's lists as they are (it runs apt-get update only if they name none).
+headers() {
+	local v
+	v=$("$here/kernel.sh" --kver) || exit 1
+	echo "linux-headers-$v"
+}
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
 
+hdr=$(headers)
+pkgs+=("$hdr")
 missing=()
 for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		grep -q '^install ok installed$' || missing+=("$p")
+	installed "$p" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
@@ -25,11 +34,27 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 # Quiet unless it fails: then show what apt said.
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-if ! { apt-get update -qq &&
-	apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$out" 2>&1; then
+trap 'rm -rf "$out"' EXIT
+apt_failed() {
 	cat "$out" >&2
-	echo "deps: failed to install ${missing[*]}" >&2
+	echo "deps: $*" >&2
 	exit 1
+}
+apt-get update -qq >"$out" 2>&1 || apt_failed "apt-get update failed"
+# The lists are fresh now.  Stale ones may have named a kernel that has
+# left the archive since: resolve again, as kernel.sh does for the image,
+# and take the headers of the kernel it will use from now on.
+new=$(headers)
+if [ "$new" != "$hdr" ]; then
+	echo "deps: the kernel is now ${new#linux-headers-} (stale apt lists named ${hdr#linux-headers-})"
+	rest=()
+	for p in "${missing[@]}"; do
+		[ "$p" = "$hdr" ] || rest+=("$p")
+	done
+	installed "$new" || rest+=("$new")
+	missing=("${rest[@]}")
+	[ ${#missing[@]} -gt 0 ] || { echo "deps: all packages already installed"; exit 0; }
 fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$out" 2>&1 ||
+	apt_failed "failed to install ${missing[*]}"
 echo "deps: installed ${missing[*]}"

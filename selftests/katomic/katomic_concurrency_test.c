@@ -10,17 +10,23 @@
  *  - swap:      SWAPs of values whose halves are equal never return a torn
  *               value, and every value swapped in comes out exactly once
  *               (sum of returned + final == sum swapped in + initial);
- *  - define_race: DEFINE/UNDEFINE racing with ops and QUERYs on the same
- *               ids only ever yields 0, -ENOENT, -EINVAL or -EEXIST, and
- *               the module keeps working.
+ *  - define_undefine: DEFINE/UNDEFINE racing with ops and QUERYs on the
+ *               same ids only ever yields 0, -ENOENT, -EINVAL or -EEXIST,
+ *               the op threads meet both defined and undefined counters,
+ *               and the module keeps working;
+ *  - stale_op:  UNDEFINE waits for in-flight ops: an INT64 ADD that saw
+ *               the old definition never lands on the counter defined
+ *               again as INT32 (probabilistic: see the test).
  *
  * Threads start together on a barrier and record what they see in their
  * own struct; only the main thread asserts (the harness is not
  * thread-safe).  KATOMIC_THREADS (default 4) and KATOMIC_ITERS (default
  * 100000) set T and N; KATOMIC_RACE_ITERS (default 400) the DEFINE/UNDEFINE
- * calls of each of define_race's two definers.
+ * calls of each of define_undefine's two definers; KATOMIC_STALE_SECS
+ * (default 4) how long stale_op redefines its counter.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <time.h>
 
@@ -72,9 +78,15 @@ struct worker {
 	char bad_msg[160];		/* the first of them */
 	unsigned long retries;		/* cas_inc: failed CASes */
 	__u64 sum_in, sum_out;		/* swap */
-	unsigned long counts[5];	/* define_race: 0, ENOENT, EINVAL, EEXIST, other */
-	unsigned int *stop;		/* define_race: definers done */
-	unsigned long done;		/* define_race: calls made */
+	unsigned long counts[5];	/* races: 0, ENOENT, EINVAL, EEXIST, other */
+	unsigned int *stop;		/* races: definers (checker) done */
+	unsigned long done;		/* races: calls (cycles) made */
+	unsigned long *adds;		/* stale_op: successful ADDs, all threads */
+	double secs;			/* stale_op: the checker's time */
+	unsigned long min_cycles;	/* stale_op: cycles at least */
+	unsigned long stale;		/* stale_op: INT32 LOADs that were not 0 */
+	__u64 stale_first;		/* stale_op: the first such value */
+	unsigned long stale_cycle;	/* stale_op: its cycle */
 };
 
 static void worker_error(struct worker *w, const char *op, int r)
@@ -334,7 +346,13 @@ TEST_F_TIMEOUT(conc, cas_inc, 120)
 	EXPECT_EQ(kt_canon(t, start + span), v);
 }
 
-/* ---- swap ------------------------------------------------------------------ */
+/*
+ * ---- swap ------------------------------------------------------------------
+ *
+ * Two checks: no SWAP returns a torn value (halves that differ), and the
+ * sum of what was swapped in equals the sum of what came out plus the
+ * final value.  On x86_64 only the second can fail: see the test.
+ */
 
 /* A value of t whose two halves are equal, different for each (i, k). */
 static __u64 halves(const struct kt_type *t, unsigned int i, unsigned long k)
@@ -398,7 +416,13 @@ TEST_F_TIMEOUT(conc, swap, 120)
 		in += self->c.w[i].sum_in;
 		out += self->c.w[i].sum_out;
 	}
-	/* what went in came out exactly once (sums mod 2^64) */
+	/*
+	 * What went in came out exactly once (sums mod 2^64).  This is the
+	 * check that catches a non-atomic SWAP (a load and a store that let
+	 * two threads return the same old value and lose another).  The
+	 * "torn" check above cannot fail on x86_64, where the kernel's xchg
+	 * is one instruction that cannot tear; it stays for other targets.
+	 */
 	EXPECT_EQ(in, out + v);
 }
 
@@ -527,7 +551,7 @@ TEST_F_TIMEOUT(race, define_undefine, 120)
 {
 	unsigned long iters = env_ulong("KATOMIC_RACE_ITERS", 400, 1,
 					100000000);
-	unsigned long tot[5] = { 0 }, defs = 0, ops = 0;
+	unsigned long tot[5] = { 0 }, dtot[5] = { 0 }, defs = 0, ops = 0;
 	struct katomic_info info;
 	unsigned int i, j, stop = 0;
 	__u64 v = 0;
@@ -545,19 +569,34 @@ TEST_F_TIMEOUT(race, define_undefine, 120)
 	crew_run(_metadata, &self->c, "define/undefine vs ops", race_worker);
 	crew_check(_metadata, &self->c);
 	for (i = 0; i < self->c.nthreads; i++) {
-		close(self->c.w[i].fd);
-		for (j = 0; j < 5; j++)
-			tot[j] += self->c.w[i].counts[j];
+		struct worker *w = &self->c.w[i];
+
+		close(w->fd);
+		/* the definers' own results apart: they say nothing of ops */
+		for (j = 0; j < 5; j++) {
+			if (i < 2)
+				dtot[j] += w->counts[j];
+			else
+				tot[j] += w->counts[j];
+		}
 		if (i < 2)
-			defs += self->c.w[i].done;
+			defs += w->done;
 		else
-			ops += self->c.w[i].done;
+			ops += w->done;
 	}
-	TH_LOG("%lu DEFINE/UNDEFINE vs %lu ops/QUERY: %lu ok, %lu ENOENT, %lu EINVAL, %lu EEXIST, %lu other",
-	       defs, ops, tot[RC_OK], tot[RC_ENOENT], tot[RC_EINVAL],
-	       tot[RC_EEXIST], tot[RC_OTHER]);
-	EXPECT_EQ(0, tot[RC_OTHER]);
-	/* the race happened: ops met defined and undefined counters */
+	TH_LOG("definers: %lu DEFINE/UNDEFINE: %lu ok, %lu ENOENT, %lu EEXIST, %lu other",
+	       defs, dtot[RC_OK], dtot[RC_ENOENT], dtot[RC_EEXIST],
+	       dtot[RC_OTHER]);
+	TH_LOG("op threads: %lu ops/QUERY: %lu ok, %lu ENOENT, %lu EINVAL, %lu other",
+	       ops, tot[RC_OK], tot[RC_ENOENT], tot[RC_EINVAL], tot[RC_OTHER]);
+	EXPECT_EQ(0, tot[RC_OTHER] + dtot[RC_OTHER]);
+	EXPECT_EQ(0, tot[RC_EEXIST]) TH_LOG("-EEXIST from an op or QUERY");
+	EXPECT_EQ(iters * 2, defs);
+	/*
+	 * The race happened: the op threads ran, and their ops and QUERYs
+	 * met defined counters (success) and undefined ones (-ENOENT).
+	 */
+	EXPECT_LT(0, ops);
 	EXPECT_LT(0, tot[RC_OK]);
 	EXPECT_LT(0, tot[RC_ENOENT]);
 
@@ -575,6 +614,162 @@ TEST_F_TIMEOUT(race, define_undefine, 120)
 		EXPECT_EQ(j + 10, v);
 		EXPECT_EQ(0, kt_undefine(self->fd, id));
 	}
+}
+
+/* ---- stale_op ------------------------------------------------------------ */
+
+/*
+ * "UNDEFINE waits for in-flight ops: an op that saw the old definition
+ * never runs on a counter defined again with another type."
+ *
+ * Op threads hammer one id with INT64 ADDs of 0x100000001 (1 in each
+ * half) and get 0, -ENOENT (undefined) or -EINVAL (defined as INT32).
+ * The checker (thread 0) cycles the id: UNDEFINE, DEFINE as INT32 with
+ * init 0, LOAD it as INT32 (twice, a yield apart), UNDEFINE, DEFINE as
+ * INT64 with init 0, then waits for an ADD to succeed on it.  Nobody runs
+ * an INT32 op but those LOADs, so an INT32 LOAD that is not 0 is an INT64
+ * ADD that saw the INT64 definition and landed after the INT32 DEFINE:
+ * its low word shows.  With the grace period in UNDEFINE that cannot
+ * happen.  Without it, it takes an op thread stopped (interrupt, host
+ * preemption of its vCPU) between its type check and its atomic, so the
+ * check is probabilistic: it runs for KATOMIC_STALE_SECS (default 4 s)
+ * and at least 20 cycles.
+ */
+#define STALE_DELTA	0x100000001ULL
+#define STALE_LOADS	2
+
+static void stale_checker(struct worker *w)
+{
+	double end = now() + w->secs;
+	unsigned long k, a, spins;
+	unsigned int j;
+	__u64 v;
+	int r;
+
+	for (k = 0; k < w->min_cycles || now() < end; k++) {
+		/* INT64 -> INT32 */
+		r = kt_undefine(w->fd, w->id);
+		if (r) {
+			worker_error(w, "UNDEFINE INT64", r);
+			break;
+		}
+		r = kt_define(w->fd, w->id, KATOMIC_TYPE_INT32,
+			      KATOMIC_SYNC_DEFAULT, 0);
+		if (r) {
+			worker_error(w, "DEFINE INT32", r);
+			break;
+		}
+		for (j = 0; j < STALE_LOADS; j++) {
+			v = 0;
+			r = kt_load(w->fd, w->id, KATOMIC_TYPE_INT32, &v);
+			if (r) {
+				worker_error(w, "LOAD INT32", r);
+				break;
+			}
+			if (v) {
+				if (!w->stale++) {
+					w->stale_first = v;
+					w->stale_cycle = k;
+				}
+				break;
+			}
+			sched_yield();
+		}
+		if (r)
+			break;
+
+		/* INT32 -> INT64, and let the op threads add to it */
+		r = kt_undefine(w->fd, w->id);
+		if (r) {
+			worker_error(w, "UNDEFINE INT32", r);
+			break;
+		}
+		r = kt_define(w->fd, w->id, KATOMIC_TYPE_INT64,
+			      KATOMIC_SYNC_DEFAULT, 0);
+		if (r) {
+			worker_error(w, "DEFINE INT64", r);
+			break;
+		}
+		a = __atomic_load_n(w->adds, __ATOMIC_RELAXED);
+		for (spins = 0; spins < 10000 &&
+		     __atomic_load_n(w->adds, __ATOMIC_RELAXED) == a; spins++)
+			sched_yield();
+	}
+	w->done = k;
+}
+
+static void *stale_worker(void *arg)
+{
+	struct worker *w = arg;
+	int r;
+
+	pthread_barrier_wait(w->bar);
+	if (!w->idx) {
+		stale_checker(w);
+		__atomic_store_n(w->stop, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	while (!__atomic_load_n(w->stop, __ATOMIC_RELAXED)) {
+		r = kt_do(w->fd, w->id, KATOMIC_TYPE_INT64, KATOMIC_OP_ADD,
+			  STALE_DELTA, 0, NULL, NULL);
+		race_count(w, "ADD INT64", r, false);
+		if (!r)
+			__atomic_fetch_add(w->adds, 1, __ATOMIC_RELAXED);
+		w->done++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(race, stale_op, 120)
+{
+	unsigned long tot[5] = { 0 }, ops = 0, adds = 0;
+	double secs = env_ulong("KATOMIC_STALE_SECS", 4, 0, 3600);
+	unsigned int i, j, stop = 0;
+	struct worker *chk = &self->c.w[0];
+	__u64 v = KT_POISON;
+
+	ASSERT_EQ(0, kt_define(self->fd, self->id, KATOMIC_TYPE_INT64,
+			       KATOMIC_SYNC_DEFAULT, 0));
+	for (i = 0; i < self->c.nthreads; i++) {
+		struct worker *w = &self->c.w[i];
+
+		w->fd = kt_open();
+		ASSERT_LE(0, w->fd);
+		w->id = self->id;
+		w->stop = &stop;
+		w->adds = &adds;
+		w->secs = secs;
+		w->min_cycles = 20;
+	}
+	crew_run(_metadata, &self->c, "redefine INT64/INT32 vs INT64 ADDs",
+		 stale_worker);
+	crew_check(_metadata, &self->c);
+	for (i = 0; i < self->c.nthreads; i++) {
+		close(self->c.w[i].fd);
+		if (!i)
+			continue;
+		for (j = 0; j < 5; j++)
+			tot[j] += self->c.w[i].counts[j];
+		ops += self->c.w[i].done;
+	}
+	TH_LOG("%lu redefinitions vs %lu INT64 ADDs: %lu ok, %lu ENOENT, %lu EINVAL, %lu other; %lu stale",
+	       chk->done, ops, tot[RC_OK], tot[RC_ENOENT], tot[RC_EINVAL],
+	       tot[RC_OTHER], chk->stale);
+	EXPECT_EQ(0, chk->stale)
+		TH_LOG("%lu of %lu INT32 redefinitions held a stale INT64 ADD, first %#llx in cycle %lu",
+		       chk->stale, chk->done,
+		       (unsigned long long)chk->stale_first, chk->stale_cycle);
+	EXPECT_LE(20, chk->done);
+	/* the op threads met all three states of the id */
+	EXPECT_LT(0, tot[RC_OK]);
+	EXPECT_LT(0, tot[RC_ENOENT]);
+	EXPECT_LT(0, tot[RC_EINVAL]);
+	EXPECT_EQ(adds, tot[RC_OK]);
+
+	/* the id is left an INT64 that works */
+	EXPECT_EQ(0, kt_do(self->fd, self->id, KATOMIC_TYPE_INT64,
+			   KATOMIC_OP_ADD, 0, 0, &v, NULL));
+	EXPECT_EQ(0, kt_undefine(self->fd, self->id));
 }
 
 TEST_HARNESS_MAIN
