@@ -73,7 +73,12 @@ int katomic_open(const char *path, struct katomic **out)
 	if (!k)
 		return -ENOMEM;
 	k->be = &dev_backend;
-	k->fd = open(path ? path : KATOMIC_DEVICE, O_RDWR | O_CLOEXEC);
+	if (!path)
+		path = KATOMIC_DEVICE;
+	k->fd = open(path, O_RDWR | O_CLOEXEC);
+	/* Read access alone still lets a caller load: changes get -EBADF. */
+	if (k->fd < 0 && errno == EACCES)
+		k->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (k->fd < 0) {
 		ret = -errno;
 		free(k);

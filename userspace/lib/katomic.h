@@ -23,8 +23,9 @@ struct katomic;
 
 /* Handles ----------------------------------------------------------- */
 
-/* Opens the device (path NULL: "/dev/katomic") and checks its abi_version
- * (-EPROTO if it is not KATOMIC_ABI_VERSION). */
+/* Opens the device (path NULL: "/dev/katomic") for reading and writing, or
+ * for reading only if writing is not permitted (then every change returns
+ * -EBADF), and checks its abi_version (-EPROTO if not KATOMIC_ABI_VERSION). */
 int katomic_open(const char *path, struct katomic **out);
 /* A twin of nr_counters counters; its counters support the kinds DEFAULT and
  * ATOMIC (C11 atomics), others are -EOPNOTSUPP as on a module without them. */

@@ -133,7 +133,7 @@ static const struct {
 	{ EPERM, "EPERM", "operation not permitted" },
 	{ ENODEV, "ENODEV", "no such device" },
 	{ ENXIO, "ENXIO", "no such device or address" },
-	{ EBADF, "EBADF", "bad file descriptor" },
+	{ EBADF, "EBADF", "the device is open read-only" },
 };
 
 static int errno_index(int err)
