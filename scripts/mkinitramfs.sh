@@ -4,7 +4,8 @@
 # The guest's /init mounts proc, sysfs, devtmpfs, tmpfs (/tmp, /dev/shm),
 # insmods /katomic.ko unless told not to, runs /cmd (else the arguments the
 # kernel passed to init: the words after "--" on its command line), prints
-# the kernel log between markers, then ===KATOMIC-EXIT=<rc>=== and powers off.
+# the kernel log between markers, ===KATOMIC-TAINTED=<n>=== (the kernel's
+# taint flags), then ===KATOMIC-EXIT=<rc>=== and powers off.
 set -euo pipefail
 
 usage() {
@@ -119,9 +120,17 @@ if [ "$rc" = 0 ]; then
 		rc=127
 	fi
 fi
+# From here on every kernel message but debug also reaches the console (the
+# boot ran quiet, loglevel=4): a report made while the log is dumped, or
+# during poweroff, shows on the console after the markers, where vm-run
+# looks for it too.
+echo 7 >/proc/sys/kernel/printk
 echo "===KATOMIC-DMESG-BEGIN==="
 dmesg
 echo "===KATOMIC-DMESG-END==="
+# The kernel's taint flags: a second signal, kept even if the report's log
+# lines are lost (ring buffer overrun, cleared, never on the console).
+echo "===KATOMIC-TAINTED=$(cat /proc/sys/kernel/tainted)==="
 echo "===KATOMIC-EXIT=$rc==="
 sync
 poweroff -f
