@@ -143,6 +143,8 @@ TEST(help)
 	EXPECT_NE(NULL, strstr(r.out, "cas ID OLD NEW"));
 	EXPECT_NE(NULL, strstr(r.out, "int32 int64 uint32 uint64 uintptr"));
 	EXPECT_NE(NULL, strstr(r.out, "Exit status: 0 ok, 1 an operation failed, 2 usage error."));
+	EXPECT_NE(NULL, strstr(r.out, "(256 counters,"));
+	EXPECT_NE(NULL, strstr(r.out, "values are checked when their command runs"));
 	EXPECT_STREQ("", r.err);
 
 	KATOMIC(&r, "help", "add");
@@ -180,9 +182,12 @@ TEST(usage_errors)
 	expect_error(_metadata, &r, 2, "--init needs a value");
 	KATOMIC(&r, "--twin", "load", "0", "--frob");
 	expect_error(_metadata, &r, 2, "unknown option '--frob'");
-	/* The whole chain is parsed before any of it runs. */
+	/* Names and argument counts of the whole chain are checked first. */
 	KATOMIC(&r, "--twin", "info", ",", "frob");
 	expect_error(_metadata, &r, 2, "unknown command 'frob'");
+	EXPECT_STREQ("", r.out);
+	KATOMIC(&r, "--twin", "info", ",", "add", "0");
+	expect_error(_metadata, &r, 2, "add: wrong number of arguments");
 	EXPECT_STREQ("", r.out);
 }
 
@@ -209,6 +214,14 @@ TEST(bad_numbers)
 	expect_error(_metadata, &r, 2, "unknown type 'uint8' (types: int32 int64 uint32 uint64 uintptr)");
 	KATOMIC(&r, "--twin", "define", "0", "int32", "--sync", "bogus");
 	expect_error(_metadata, &r, 2, "unknown sync kind 'bogus'");
+	/*
+	 * A value is checked when its command runs, against the counter's
+	 * type: the commands before it have run.
+	 */
+	KATOMIC(&r, "--twin", "define", "0", "int32", ",", "add", "0", "3", ",",
+		"add", "0", "x", ",", "load", "0");
+	expect_error(_metadata, &r, 2, "add: delta 'x' is not a number");
+	EXPECT_STREQ("3\n", r.out);
 }
 
 TEST(op_output)
@@ -284,9 +297,17 @@ TEST(failures)
 	KATOMIC(&r, "--twin", "query", "5");
 	expect_error(_metadata, &r, 1, "query: counter 5: not defined (ENOENT)");
 	KATOMIC(&r, "--twin", "define", "0", "int32", "--sync", "rcu");
-	expect_error(_metadata, &r, 1, "(EOPNOTSUPP)");
+	expect_error(_metadata, &r, 1,
+		     "define: rcu is a value-slot kind, not a counter kind (EOPNOTSUPP)");
+	KATOMIC(&r, "--twin", "define", "0", "uint64", "--sync", "seqlock");
+	expect_error(_metadata, &r, 1,
+		     "define: seqlock is a value-slot kind, not a counter kind (EOPNOTSUPP)");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--sync", "spinlock");
+	expect_error(_metadata, &r, 1,
+		     "define: spinlock int32 counters are not supported here (EOPNOTSUPP)");
 	KATOMIC(&r, "--device", "/nonexistent/katomic", "info");
-	expect_error(_metadata, &r, 1, "/nonexistent/katomic: No such file or directory (ENOENT)");
+	expect_error(_metadata, &r, 1,
+		     "/nonexistent/katomic: No such file or directory (ENOENT): is the katomic module loaded?");
 	KATOMIC(&r, "--device", "/dev/null", "info");
 	expect_error(_metadata, &r, 1, "/dev/null: ");
 	/* The first failure ends the chain. */

@@ -229,6 +229,12 @@ static int cmd_define(struct cli *c, const struct cmdline *l)
 			return ret;
 	}
 	ret = katomic_define(c->k, id, type, sync, init);
+	if (ret == -EOPNOTSUPP &&
+	    (sync == KATOMIC_SYNC_RCU || sync == KATOMIC_SYNC_SEQLOCK)) {
+		fprintf(stderr, "katomic: %s: %s is a value-slot kind, not a counter kind (EOPNOTSUPP)\n",
+			l->name, katomic_sync_name(sync));
+		return EXIT_FAILED;
+	}
 	if (ret == -EOPNOTSUPP) {
 		fprintf(stderr, "katomic: %s: %s %s counters are not supported here (EOPNOTSUPP)\n",
 			l->name, katomic_sync_name(sync), katomic_type_name(type));
@@ -398,15 +404,17 @@ static void print_usage(void)
 	unsigned int nr;
 	size_t i;
 
-	fputs("usage: katomic [--device PATH | --twin] [--hex] COMMAND [ARG]... [, COMMAND [ARG]...]...\n"
-	      "\n"
-	      "Runs commands on the counters of /dev/katomic (or PATH).  With --twin they\n"
-	      "run on an in-process user-space twin instead (256 counters, C11 atomics,\n"
-	      "kinds default and atomic): it lives for this one invocation only, so chain\n"
-	      "commands with ',':  katomic --twin define 0 int32 --init 5 , add 0 3 , list\n"
-	      "The commands of a chain run in order; the first that fails ends it.\n"
-	      "\n"
-	      "commands:\n", stdout);
+	printf("usage: katomic [--device PATH | --twin] [--hex] COMMAND [ARG]... [, COMMAND [ARG]...]...\n"
+	       "\n"
+	       "Runs commands on the counters of /dev/katomic (or PATH).  With --twin they\n"
+	       "run on an in-process user-space twin instead (%d counters, C11 atomics,\n"
+	       "kinds default and atomic): it lives for this one invocation only, so chain\n"
+	       "commands with ',':  katomic --twin define 0 int32 --init 5 , add 0 3 , list\n"
+	       "Names and argument counts of the whole chain are checked before anything\n"
+	       "runs; values are checked when their command runs, against the counter's\n"
+	       "type.  The commands run in order; the first that fails ends the chain.\n"
+	       "\n"
+	       "commands:\n", TWIN_COUNTERS);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		print_command(&commands[i], NULL);
 	for (nr = 0; nr <= KATOMIC_OP_LAST; nr++)
@@ -555,6 +563,20 @@ static int parse_line(const struct cli *c, char **tok, int n,
 	return EXIT_OK;
 }
 
+/* Why opening the device may have failed, for the error line. */
+static const char *open_hint(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return ": is the katomic module loaded?";
+	case -EACCES:
+		return ": its mode is the module's devmode parameter (default 0600, root only):"
+		       " run as root, or load the module with e.g. devmode=0666";
+	default:
+		return "";
+	}
+}
+
 static int open_handle(struct cli *c)
 {
 	const char *what = c->twin ? "twin" : c->device ? c->device : "/dev/katomic";
@@ -565,9 +587,9 @@ static int open_handle(struct cli *c)
 	if (!ret)
 		ret = katomic_info(c->k, &c->info);
 	if (ret) {
-		fprintf(stderr, "katomic: %s: %s (%s)\n", what,
+		fprintf(stderr, "katomic: %s: %s (%s)%s\n", what,
 			ret == -EPROTO ? "ABI version mismatch" : strerror(-ret),
-			katomic_errno_name(ret));
+			katomic_errno_name(ret), c->twin ? "" : open_hint(ret));
 		katomic_close(c->k);
 		c->k = NULL;
 		return EXIT_FAILED;
@@ -594,7 +616,11 @@ int main(int argc, char **argv)
 	lines = calloc(argc, sizeof(*lines));
 	if (!lines)
 		return EXIT_FAILED;
-	/* Parse the whole chain before running any of it. */
+	/*
+	 * Check the names, options and argument counts of the whole chain
+	 * before anything runs.  Values are parsed when their command runs:
+	 * they must fit the counter's type, which only a QUERY then tells.
+	 */
 	for (start = first; start <= argc; start = end + 1) {
 		for (end = start; end < argc && strcmp(argv[end], ","); end++)
 			;
