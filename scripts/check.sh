@@ -5,7 +5,7 @@
 # the exit status is non-zero if anything failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 O=${O:-$top/build}
 logs=$O/check
 mkdir -p "$logs"
