@@ -3,7 +3,8 @@
  * katomic errors: every row of the ABI's error table that applies to
  * counters in the global context, INFO and QUERY, and what the ABI
  * requires of features that INFO does not claim (checked against the
- * feature bits, so the checks keep their meaning as features land).
+ * feature bits, so the checks keep their meaning as features land), and
+ * what a descriptor may do by its access mode (O_RDONLY: read only).
  *
  * A failed call must change nothing: after each expected error the
  * argument struct is compared with what went in and the counter is read
@@ -542,16 +543,26 @@ TEST_F(dev, info)
 	EXPECT_TRUE(info.ptr_bits == 32 || info.ptr_bits == 64);
 #endif
 
-	r = kt_param("nr_counters", &p);
-	ASSERT_EQ(0, r) TH_LOG(KT_PARAMS "/nr_counters: %s", strerror(-r));
-	EXPECT_EQ(p, info.nr_counters);
-	ASSERT_EQ(0, kt_param("max_batch", &p));
-	EXPECT_EQ(p, info.max_batch);
-	if (info.features & KATOMIC_FEAT_VALUES) {
-		ASSERT_EQ(0, kt_param("nr_slots", &p));
-		EXPECT_EQ(p, info.nr_slots);
-		ASSERT_EQ(0, kt_param("value_max", &p));
-		EXPECT_EQ(p, info.value_max);
+	/*
+	 * The global context's sizes and max_batch are the parameters'; the
+	 * slots' sizes are reported whether or not FEAT_VALUES is claimed.
+	 */
+	{
+		static const char *const names[] = {
+			"nr_counters", "nr_slots", "value_max", "max_batch",
+		};
+		const __u32 got[] = {
+			info.nr_counters, info.nr_slots, info.value_max,
+			info.max_batch,
+		};
+
+		for (i = 0; i < KT_ARRAY_SIZE(names); i++) {
+			p = ~0UL;
+			r = kt_param(names[i], &p);
+			ASSERT_EQ(0, r) TH_LOG(KT_PARAMS "/%s: %s", names[i],
+					       strerror(-r));
+			EXPECT_EQ(p, got[i]) TH_LOG("INFO's %s", names[i]);
+		}
 	}
 
 	/* a second call, into an unaligned buffer, says the same */
@@ -920,6 +931,152 @@ TEST_F(dev, shared_global_context)
 	EXPECT_EQ(1235, dev_value(_metadata, self->fd, self->id));
 }
 
+/* ---- access modes ------------------------------------------------------ */
+
+static const struct kt_type *type_of(__u8 type)
+{
+	const struct kt_type *t;
+
+	kt_for_each_type(t)
+		if (t->type == type)
+			return t;
+	return NULL;
+}
+
+/*
+ * A descriptor not open for writing may INFO, NOP, QUERY and LOAD;
+ * DEFINE, UNDEFINE and every other op are -EBADF (as write(2) on it
+ * would be), write nothing back and change nothing.
+ */
+TEST_F(dev, readonly_descriptor)
+{
+	const struct kt_type *t = type_of(KATOMIC_TYPE_INT64);
+	struct katomic_define d, q;
+	struct katomic_info info;
+	struct katomic_op o;
+	__u64 v = KT_POISON, arg, arg2;
+	unsigned int i;
+	int fd;
+
+	ASSERT_NE(NULL, t);
+	fd = open(KT_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open %s O_RDONLY: %s", KT_DEV,
+				strerror(errno));
+
+	/* what only reads works */
+	memset(&info, 0xff, sizeof(info));
+	EXPECT_EQ(0, kt_ioctl(fd, KATOMIC_IOC_INFO, &info));
+	EXPECT_EQ(0, memcmp(&info, &self->info, sizeof(info)));
+	EXPECT_EQ(0, kt_ioctl(fd, KATOMIC_IOC_NOP, NULL));
+	ASSERT_EQ(0, kt_query(fd, self->id, &q));
+	EXPECT_EQ(KATOMIC_TYPE_INT64, q.type);
+	EXPECT_EQ(KATOMIC_SYNC_ATOMIC, q.sync);
+	EXPECT_EQ(-ENOENT, kt_query(fd, self->spare, &q));
+	EXPECT_EQ(0, kt_load(fd, self->id, KATOMIC_TYPE_INT64, &v));
+	EXPECT_EQ(1234, v);
+	/* and sees what a writer does */
+	ASSERT_EQ(0, kt_store(self->fd, self->id, KATOMIC_TYPE_INT64, 99));
+	EXPECT_EQ(0, kt_load(fd, self->id, KATOMIC_TYPE_INT64, &v));
+	EXPECT_EQ(99, v);
+	ASSERT_EQ(0, kt_store(self->fd, self->id, KATOMIC_TYPE_INT64, 1234));
+
+	/* what changes anything: -EBADF, and nothing changed */
+	memset(&d, 0, sizeof(d));
+	d.id = self->spare;
+	d.object = KATOMIC_OBJ_COUNTER;
+	d.type = KATOMIC_TYPE_INT64;
+	d.init = 5;
+	expect_fail(_metadata, fd, KATOMIC_IOC_DEFINE, &d, sizeof(d), -EBADF,
+		    "DEFINE on an O_RDONLY descriptor");
+	EXPECT_TRUE(counter_absent(self->fd, self->spare));
+	memset(&d, 0, sizeof(d));
+	d.id = self->id;
+	d.object = KATOMIC_OBJ_COUNTER;
+	expect_fail(_metadata, fd, KATOMIC_IOC_UNDEFINE, &d, sizeof(d),
+		    -EBADF, "UNDEFINE on an O_RDONLY descriptor");
+	EXPECT_EQ(0, kt_query(self->fd, self->id, &q))
+		TH_LOG("UNDEFINE on an O_RDONLY descriptor undefined it");
+	for (i = 0; i < KT_NR_OPS; i++) {
+		const struct kt_opdesc *op = &kt_ops[i];
+
+		if (op->op == KATOMIC_OP_LOAD)
+			continue;
+		changing_args(t, op->op, 1234, &arg, &arg2);
+		kt_op_init(&o, self->id, t->type, op->op, arg, arg2);
+		expect_op_fails(_metadata, fd, self->id, t, &o, -EBADF,
+				"on an O_RDONLY descriptor");
+	}
+	EXPECT_EQ(1234, dev_value(_metadata, self->fd, self->id));
+	close(fd);
+}
+
+/*
+ * O_WRONLY and O_RDWR descriptors do everything, LOAD included: reading
+ * a counter is an ioctl, not read(2).
+ */
+TEST_F(dev, write_descriptors)
+{
+	static const struct {
+		int flags;
+		const char *name;
+	} modes[] = {
+		{ O_WRONLY, "O_WRONLY" },
+		{ O_RDWR, "O_RDWR" },
+	};
+	const struct kt_type *t = type_of(KATOMIC_TYPE_INT64);
+	struct katomic_info info;
+	struct katomic_define q;
+	struct kt_expect e;
+	__u64 arg, arg2, r, v;
+	unsigned int i, m;
+	__u8 applied;
+	int fd;
+
+	ASSERT_NE(NULL, t);
+	for (m = 0; m < KT_ARRAY_SIZE(modes); m++) {
+		const char *mode = modes[m].name;
+
+		fd = open(KT_DEV, modes[m].flags | O_CLOEXEC);
+		ASSERT_LE(0, fd) TH_LOG("open %s %s: %s", KT_DEV, mode,
+					strerror(errno));
+		memset(&info, 0xff, sizeof(info));
+		EXPECT_EQ(0, kt_ioctl(fd, KATOMIC_IOC_INFO, &info))
+			TH_LOG("%s", mode);
+		EXPECT_EQ(0, memcmp(&info, &self->info, sizeof(info)));
+		EXPECT_EQ(0, kt_ioctl(fd, KATOMIC_IOC_NOP, NULL))
+			TH_LOG("%s", mode);
+		ASSERT_EQ(0, kt_define(fd, self->spare, t->type,
+				       KATOMIC_SYNC_DEFAULT, 1234))
+			TH_LOG("%s", mode);
+		ASSERT_EQ(0, kt_query(fd, self->spare, &q)) TH_LOG("%s", mode);
+		EXPECT_EQ(t->type, q.type);
+		for (i = 0; i < KT_NR_OPS; i++) {
+			const struct kt_opdesc *op = &kt_ops[i];
+
+			ASSERT_EQ(0, kt_store(fd, self->spare, t->type, 1234));
+			changing_args(t, op->op, 1234, &arg, &arg2);
+			e = kt_model(t, op->op, 1234, arg, arg2);
+			r = KT_POISON;
+			applied = 0xa5;
+			ASSERT_EQ(0, kt_do(fd, self->spare, t->type, op->op,
+					   arg, arg2, &r, &applied))
+				TH_LOG("%s on %s", op->name, mode);
+			EXPECT_EQ(e.result, r) TH_LOG("%s on %s", op->name,
+						      mode);
+			EXPECT_EQ(e.applied, applied)
+				TH_LOG("%s on %s", op->name, mode);
+			v = KT_POISON;
+			EXPECT_EQ(0, kt_load(fd, self->spare, t->type, &v))
+				TH_LOG("LOAD on %s", mode);
+			EXPECT_EQ(e.value, v) TH_LOG("%s on %s", op->name,
+						     mode);
+		}
+		EXPECT_EQ(0, kt_undefine(fd, self->spare)) TH_LOG("%s", mode);
+		EXPECT_TRUE(counter_absent(self->fd, self->spare));
+		close(fd);
+	}
+}
+
 /* ---- features: claimed ones work, absent ones are refused ------------- */
 
 TEST_F(dev, feature_sync_kinds)
@@ -1023,11 +1180,33 @@ TEST_F(dev, feature_values)
 	unsigned int i;
 
 	if (!(self->info.features & KATOMIC_FEAT_VALUES)) {
+		/* slot ids that exist in the context: the first, 5, the last */
+		__u32 ids[] = { 0, 5, self->info.nr_slots - 1 };
+		struct katomic_define q;
+
+		ASSERT_LT(5, self->info.nr_slots)
+			TH_LOG("the global context has %u slots",
+			       self->info.nr_slots);
 		for (i = 0; i < KT_ARRAY_SIZE(kinds); i++) {
 			d.sync = kinds[i];
 			expect_fail(_metadata, self->fd, KATOMIC_IOC_DEFINE,
 				    &d, sizeof(d), -EOPNOTSUPP,
 				    "DEFINE of a slot without FEAT_VALUES");
+		}
+		/* UNDEFINE and QUERY of a slot: refused the same way */
+		for (i = 0; i < KT_ARRAY_SIZE(ids); i++) {
+			memset(&q, 0, sizeof(q));
+			q.id = ids[i];
+			q.object = KATOMIC_OBJ_VALUE;
+			expect_fail(_metadata, self->fd, KATOMIC_IOC_UNDEFINE,
+				    &q, sizeof(q), -EOPNOTSUPP,
+				    "UNDEFINE of a slot without FEAT_VALUES");
+			q.type = 0xee;
+			q.sync = 0xee;
+			q.param = KT_POISON;
+			expect_fail(_metadata, self->fd, KATOMIC_IOC_QUERY,
+				    &q, sizeof(q), -EOPNOTSUPP,
+				    "QUERY of a slot without FEAT_VALUES");
 		}
 		return;
 	}
