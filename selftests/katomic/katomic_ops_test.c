@@ -417,7 +417,7 @@ TEST_F(ops, max_min)
 {
 	const struct kt_type *t = &self->t;
 	__u64 neg = kt_canon(t, ~0ULL);	/* -1, or the unsigned maximum */
-	__u64 r;
+	__u64 r, sign, prev;
 	__u8 applied;
 
 	/* 1 vs the all-ones value: -1 < 1 signed, max > 1 unsigned */
@@ -434,14 +434,17 @@ TEST_F(ops, max_min)
 	EXPECT_EQ(t->is_signed ? neg : 1, LOAD());
 
 	/* the sign bit alone: the minimum (signed) or a big number */
+	sign = kt_canon(t, 1ULL << (t->bits - 1));
 	ASSERT_EQ(0, STORE(0));
-	ASSERT_EQ(0, OP(KATOMIC_OP_MAX, kt_canon(t, 1ULL << (t->bits - 1)), 0,
-			&r, &applied));
+	ASSERT_EQ(0, OP(KATOMIC_OP_MAX, sign, 0, &r, &applied));
+	EXPECT_EQ(0, r);
 	EXPECT_EQ(t->is_signed ? 0 : 1, applied);
+	EXPECT_EQ(t->is_signed ? 0 : sign, LOAD());
 	ASSERT_EQ(0, STORE(0));
-	ASSERT_EQ(0, OP(KATOMIC_OP_MIN, kt_canon(t, 1ULL << (t->bits - 1)), 0,
-			&r, &applied));
+	ASSERT_EQ(0, OP(KATOMIC_OP_MIN, sign, 0, &r, &applied));
+	EXPECT_EQ(0, r);
 	EXPECT_EQ(t->is_signed ? 1 : 0, applied);
+	EXPECT_EQ(t->is_signed ? sign : 0, LOAD());
 
 	/* equal operands change nothing */
 	ASSERT_EQ(0, STORE(kt_canon(t, KT_V2)));
@@ -451,18 +454,52 @@ TEST_F(ops, max_min)
 	ASSERT_EQ(0, OP(KATOMIC_OP_MIN, kt_canon(t, KT_V2), 0, &r, &applied));
 	EXPECT_EQ(0, applied);
 
-	/* climbing: MAX of a rising sequence changes it every time */
+	/*
+	 * Climbing: MAX of the rising sequence 0, 1, 3, 7, ... from the
+	 * minimum changes the counter every time (but at the first step of an
+	 * unsigned type, whose minimum is 0): each returns the value before
+	 * it and leaves the operand.
+	 */
 	ASSERT_EQ(0, STORE(kt_min(t)));
+	prev = kt_min(t);
 	for (unsigned int i = 0; i < t->bits - 1; i++) {
 		__u64 v = kt_canon(t, (1ULL << i) - 1);
+		bool moves = t->is_signed || i > 0;
 
 		ASSERT_EQ(0, OP(KATOMIC_OP_MAX, v, 0, &r, &applied));
-		EXPECT_EQ(v != r, applied) TH_LOG("MAX step %u", i);
+		EXPECT_EQ(prev, r) TH_LOG("MAX step %u", i);
+		EXPECT_EQ(moves, applied) TH_LOG("MAX step %u", i);
+		EXPECT_EQ(v, LOAD()) TH_LOG("MAX step %u", i);
+		/* and MAX of what it just passed changes nothing */
+		ASSERT_EQ(0, OP(KATOMIC_OP_MAX, prev, 0, &r, &applied));
+		EXPECT_EQ(v, r) TH_LOG("MAX step %u, again", i);
+		EXPECT_EQ(0, applied) TH_LOG("MAX step %u, again", i);
+		EXPECT_EQ(v, LOAD()) TH_LOG("MAX step %u, again", i);
+		prev = v;
 	}
 	ASSERT_EQ(0, OP(KATOMIC_OP_MAX, kt_max(t), 0, &r, &applied));
+	EXPECT_EQ(prev, r);
 	EXPECT_EQ(1, applied);
+	EXPECT_EQ(kt_max(t), LOAD());
+
+	/* falling: MIN of max, max - 1, max - 3, ... down to the minimum */
+	prev = kt_max(t);
+	for (unsigned int i = 0; i < t->bits - 1; i++) {
+		__u64 v = kt_canon(t, kt_max(t) - ((1ULL << i) - 1));
+		bool moves = i > 0;
+
+		ASSERT_EQ(0, OP(KATOMIC_OP_MIN, v, 0, &r, &applied));
+		EXPECT_EQ(prev, r) TH_LOG("MIN step %u", i);
+		EXPECT_EQ(moves, applied) TH_LOG("MIN step %u", i);
+		EXPECT_EQ(v, LOAD()) TH_LOG("MIN step %u", i);
+		ASSERT_EQ(0, OP(KATOMIC_OP_MIN, prev, 0, &r, &applied));
+		EXPECT_EQ(v, r) TH_LOG("MIN step %u, again", i);
+		EXPECT_EQ(0, applied) TH_LOG("MIN step %u, again", i);
+		EXPECT_EQ(v, LOAD()) TH_LOG("MIN step %u, again", i);
+		prev = v;
+	}
 	ASSERT_EQ(0, OP(KATOMIC_OP_MIN, kt_min(t), 0, &r, &applied));
-	EXPECT_EQ(kt_max(t), r);
+	EXPECT_EQ(prev, r);
 	EXPECT_EQ(1, applied);
 	EXPECT_EQ(kt_min(t), LOAD());
 }
