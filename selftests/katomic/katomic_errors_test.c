@@ -16,9 +16,8 @@
 #include "kselftest_harness.h"
 #include "katomic_test.h"
 
-#define KT_FEAT_KNOWN	(KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_VALUES | \
-			 KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH | \
-			 KATOMIC_FEAT_URING | KATOMIC_FEAT_MMAP)
+#define KT_FEAT_BIT(NAME, name)	| KATOMIC_FEAT_##NAME
+#define KT_FEAT_KNOWN		(0 KATOMIC_FEAT_TABLE(KT_FEAT_BIT))
 
 /* The ioctls, for loops over all of them. */
 static const struct {

@@ -117,6 +117,15 @@ enum katomic_object {
 #define KATOMIC_FEAT_URING	0x10
 #define KATOMIC_FEAT_MMAP	0x20
 
+/* The feature bits by name: X(NAME, name) for each KATOMIC_FEAT_NAME. */
+#define KATOMIC_FEAT_TABLE(X)				\
+	X(SYNC_KINDS, sync_kinds)			\
+	X(VALUES,     values)				\
+	X(CONTEXTS,   contexts)				\
+	X(BATCH,      batch)				\
+	X(URING,      uring)				\
+	X(MMAP,       mmap)
+
 /* katomic_context.flags */
 #define KATOMIC_CTX_CLOEXEC	0x01
 #define KATOMIC_CTX_MMAP	0x02

@@ -89,18 +89,14 @@ int katomic_sync_parse(const char *name)
 	return parse_name(name, katomic_sync_name, KATOMIC_SYNC_LAST);
 }
 
-/* The uapi has no table of features: this is the list of KATOMIC_FEAT_*. */
+#define FEATURE(NAME, name)	{ KATOMIC_FEAT_##NAME, #name },
 static const struct {
 	__u32 bit;
 	const char *name;
 } features[] = {
-	{ KATOMIC_FEAT_SYNC_KINDS, "sync_kinds" },
-	{ KATOMIC_FEAT_VALUES, "values" },
-	{ KATOMIC_FEAT_CONTEXTS, "contexts" },
-	{ KATOMIC_FEAT_BATCH, "batch" },
-	{ KATOMIC_FEAT_URING, "uring" },
-	{ KATOMIC_FEAT_MMAP, "mmap" },
+	KATOMIC_FEAT_TABLE(FEATURE)
 };
+#undef FEATURE
 
 const char *katomic_feature_name(__u32 bit)
 {
