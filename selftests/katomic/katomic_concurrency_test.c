@@ -181,23 +181,13 @@ FIXTURE(conc) {
 	struct crew c;
 };
 
-FIXTURE_VARIANT(conc) {
-	struct kt_type t;
-};
-
-#define CONC_VARIANT(N, nr, lname, nbits, sgn)				\
-	FIXTURE_VARIANT_ADD(conc, lname) {				\
-		.t = KT_TYPE_INIT(nr, lname, nbits, sgn),		\
-	};
-KATOMIC_TYPE_TABLE(CONC_VARIANT)
+#define KT_TYPE_FIXTURE conc
+KT_TYPE_VARIANTS
 
 FIXTURE_SETUP(conc)
 {
-	self->fd = kt_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
-	ASSERT_EQ(0, kt_info(self->fd, &self->info));
-	self->t = kt_resolve(&variant->t, self->info.ptr_bits);
+	kt_setup_type(_metadata, &self->fd, &self->info, &self->t,
+		      &variant->t);
 	/* ids of this program: 64..127 */
 	self->id = 64 + variant->t.type;
 	ASSERT_LT(self->id, self->info.nr_counters);

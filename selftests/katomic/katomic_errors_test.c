@@ -75,23 +75,13 @@ FIXTURE(typed) {
 	__u64 value;
 };
 
-FIXTURE_VARIANT(typed) {
-	struct kt_type t;
-};
-
-#define TYPED_VARIANT(N, nr, lname, nbits, sgn)				\
-	FIXTURE_VARIANT_ADD(typed, lname) {				\
-		.t = KT_TYPE_INIT(nr, lname, nbits, sgn),		\
-	};
-KATOMIC_TYPE_TABLE(TYPED_VARIANT)
+#define KT_TYPE_FIXTURE typed
+KT_TYPE_VARIANTS
 
 FIXTURE_SETUP(typed)
 {
-	self->fd = kt_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
-	ASSERT_EQ(0, kt_info(self->fd, &self->info));
-	self->t = kt_resolve(&variant->t, self->info.ptr_bits);
+	kt_setup_type(_metadata, &self->fd, &self->info, &self->t,
+		      &variant->t);
 	/* ids of this program: 32..63 */
 	self->id = 32 + 2 * variant->t.type;
 	self->spare = self->id + 1;

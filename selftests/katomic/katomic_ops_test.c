@@ -20,24 +20,13 @@ FIXTURE(ops) {
 	__u32 id2;		/* the same, defined with sync ATOMIC */
 };
 
-FIXTURE_VARIANT(ops) {
-	struct kt_type t;
-};
-
-#define OPS_VARIANT(N, nr, lname, nbits, sgn)				\
-	FIXTURE_VARIANT_ADD(ops, lname) {				\
-		.t = KT_TYPE_INIT(nr, lname, nbits, sgn),		\
-	};
-KATOMIC_TYPE_TABLE(OPS_VARIANT)
+#define KT_TYPE_FIXTURE ops
+KT_TYPE_VARIANTS
 
 FIXTURE_SETUP(ops)
 {
-	self->fd = kt_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
-	ASSERT_EQ(0, kt_info(self->fd, &self->info));
-	self->t = kt_resolve(&variant->t, self->info.ptr_bits);
-	ASSERT_TRUE(self->t.bits == 32 || self->t.bits == 64);
+	kt_setup_type(_metadata, &self->fd, &self->info, &self->t,
+		      &variant->t);
 	/* ids of this program: 16..31, two per type */
 	self->id = 16 + 2 * variant->t.type;
 	self->id2 = self->id + 1;

@@ -61,6 +61,24 @@ static const struct kt_type kt_types[] = {
 #define kt_for_each_type(tp) \
 	for ((tp) = kt_types; (tp) < kt_types + KT_NR_TYPES; (tp)++)
 
+/*
+ * A fixture run once per counter type: a program defines KT_TYPE_FIXTURE
+ * as the fixture's name, then KT_TYPE_VARIANTS declares its variant (a
+ * struct kt_type t) and adds one variant per row of KATOMIC_TYPE_TABLE.
+ * (The indirection lets KT_TYPE_FIXTURE expand before the harness pastes.)
+ */
+#define KT__VARIANT(f)			FIXTURE_VARIANT(f)
+#define KT__VARIANT_ADD(f, v)		FIXTURE_VARIANT_ADD(f, v)
+#define KT__TYPE_VARIANT(N, nr, lname, nbits, sgn)			\
+	KT__VARIANT_ADD(KT_TYPE_FIXTURE, lname) {			\
+		.t = KT_TYPE_INIT(nr, lname, nbits, sgn),		\
+	};
+#define KT_TYPE_VARIANTS						\
+	KT__VARIANT(KT_TYPE_FIXTURE) {					\
+		struct kt_type t;					\
+	};								\
+	KATOMIC_TYPE_TABLE(KT__TYPE_VARIANT)
+
 struct kt_opdesc {
 	const char *name;
 	__u8 op;		/* KATOMIC_OP_* */
@@ -263,6 +281,23 @@ static inline int kt_info(int fd, struct katomic_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	return kt_ioctl(fd, KATOMIC_IOC_INFO, info);
+}
+
+/*
+ * The start of every per-type fixture: open the device, read INFO and
+ * resolve the variant's type (UINTPTR to ptr_bits).  Its ASSERTs end the
+ * test as they would in FIXTURE_SETUP itself.
+ */
+static inline void kt_setup_type(struct __test_metadata *_metadata, int *fd,
+				 struct katomic_info *info, struct kt_type *t,
+				 const struct kt_type *variant_t)
+{
+	*fd = kt_open();
+	ASSERT_LE(0, *fd)
+		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
+	ASSERT_EQ(0, kt_info(*fd, info));
+	*t = kt_resolve(variant_t, info->ptr_bits);
+	ASSERT_TRUE(t->bits == 32 || t->bits == 64);
 }
 
 static inline int kt_define(int fd, __u32 id, __u8 type, __u8 sync, __u64 init)
