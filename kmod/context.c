@@ -20,19 +20,32 @@ struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
 	 * line of its own.
 	 */
 	ctx->counters = kvcalloc(nr_counters, sizeof(*ctx->counters), gfp);
-	if (!ctx->counters) {
-		kfree(ctx);
-		return NULL;
-	}
+	if (!ctx->counters)
+		goto err_free_ctx;
+	if (init_srcu_struct(&ctx->srcu))
+		goto err_free_counters;
 	ctx->nr_counters = nr_counters;
 	ctx->nr_slots = nr_slots;
 	ctx->value_max = value_max;
+	ctx->gfp = gfp;
 	mutex_init(&ctx->lock);
 	return ctx;
+
+err_free_counters:
+	kvfree(ctx->counters);
+err_free_ctx:
+	kfree(ctx);
+	return NULL;
 }
 
+/* No fd refers to @ctx any more: no op runs and none can start. */
 void katomic_ctx_destroy(struct katomic_ctx *ctx)
 {
+	u32 id;
+
+	for (id = 0; id < ctx->nr_counters; id++)
+		katomic_counter_release(&ctx->counters[id]);
+	cleanup_srcu_struct(&ctx->srcu);
 	mutex_destroy(&ctx->lock);
 	kvfree(ctx->counters);
 	kfree(ctx);

@@ -5,9 +5,13 @@
  *
  * The op family is data: KATOMIC_OP_TABLE and KATOMIC_TYPE_TABLE in the
  * uapi header are expanded here into the per-op and per-type facts, and one
- * op body is instantiated for each of the three backing stores.
+ * op body is instantiated for each of the three backing stores.  The other
+ * sync kinds run the same family as load, compute, store on a plain
+ * integer: without synchronisation (NONE), under a lock (SPINLOCK, MUTEX),
+ * or, for LOAD, STORE and ADD, on a percpu_counter (PERCPU).
  */
 #include <linux/bitops.h>
+#include <linux/delay.h>
 #include <linux/errno.h>
 #include <linux/nospec.h>
 #include <linux/rcupdate.h>
@@ -181,6 +185,139 @@ static u64 katomic_exec(struct katomic_counter *c,
 	return katomic_extend(t, raw);
 }
 
+/*
+ * The op family on a plain value, for the kinds that load, compute and
+ * store: @old and the operands are in the ABI's extended form.  Returns
+ * whether the op stores, and then *@new, the value to store.
+ */
+static bool katomic_apply(const struct katomic_type_info *t, u8 op, u64 old,
+			  u64 a, u64 b, u64 *new, u64 *res, u8 *applied)
+{
+	*res = old;
+	*applied = 0;
+	switch (op) {
+	case KATOMIC_OP_LOAD:
+		return false;
+	case KATOMIC_OP_STORE:
+		*res = 0;
+		*new = a;
+		return true;
+	case KATOMIC_OP_ADD:
+		*new = katomic_extend(t, old + a);
+		*res = *new;
+		return true;
+	case KATOMIC_OP_SWAP:
+		*new = a;
+		return true;
+	case KATOMIC_OP_CAS:
+		*new = b;
+		*applied = old == a;
+		return *applied;
+	case KATOMIC_OP_AND:
+		*new = old & a;
+		return true;
+	case KATOMIC_OP_OR:
+		*new = old | a;
+		return true;
+	case KATOMIC_OP_XOR:
+		*new = old ^ a;
+		return true;
+	case KATOMIC_OP_MAX:
+	case KATOMIC_OP_MIN:
+		*new = a;
+		*applied = katomic_moves(op, t->is_signed, a, old, a, old);
+		return *applied;
+	case KATOMIC_OP_ADD_UNLESS:
+		*new = katomic_extend(t, old + a);
+		*applied = old != b;
+		return *applied;
+	}
+	return false;
+}
+
+/* NONE's window: @ns (at most 1 ms) between the load and the store. */
+static void katomic_delay(u32 ns)
+{
+	if (ns >= NSEC_PER_USEC)
+		udelay(ns / NSEC_PER_USEC);
+	ndelay(ns % NSEC_PER_USEC);
+}
+
+/* NONE: load, compute, store, each a plain access; nothing is atomic. */
+static void katomic_run_none(struct katomic_counter *c,
+			     const struct katomic_type_info *t, u8 op, u64 a,
+			     u64 b, u64 *res, u8 *applied)
+{
+	u64 new;
+
+	if (katomic_apply(t, op, READ_ONCE(c->v.plain), a, b, &new, res,
+			  applied)) {
+		if (c->param)
+			katomic_delay(c->param);
+		WRITE_ONCE(c->v.plain, new);
+	}
+}
+
+/* SPINLOCK and MUTEX: the same steps, with the lock held. */
+static void katomic_run_locked(struct katomic_counter *c,
+			       const struct katomic_type_info *t, u8 op, u64 a,
+			       u64 b, u64 *res, u8 *applied)
+{
+	u64 new;
+
+	if (katomic_apply(t, op, c->v.plain, a, b, &new, res, applied))
+		c->v.plain = new;
+}
+
+/* PERCPU: a percpu_counter has LOAD (the exact sum), STORE and ADD. */
+static int katomic_run_percpu(struct katomic_counter *c, u8 op, u64 a,
+			      u64 *res)
+{
+	switch (op) {
+	case KATOMIC_OP_LOAD:
+		*res = percpu_counter_sum(&c->lock.pcpu);
+		return 0;
+	case KATOMIC_OP_STORE:
+		percpu_counter_set(&c->lock.pcpu, a);
+		return 0;
+	case KATOMIC_OP_ADD:
+		/* A per-CPU add returns nothing: the result is 0. */
+		percpu_counter_add(&c->lock.pcpu, a);
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+/*
+ * Run a checked @op on @c, defined with @sync.  Returns 0, -EOPNOTSUPP
+ * (an op PERCPU lacks) or -ERESTARTSYS (a signal ended MUTEX's wait).
+ */
+static int katomic_run(struct katomic_counter *c,
+		       const struct katomic_type_info *t, u8 sync, u8 op,
+		       u64 a, u64 b, u64 *res, u8 *applied)
+{
+	switch (sync) {
+	case KATOMIC_SYNC_ATOMIC:
+		*res = katomic_exec(c, t, op, a, b, applied);
+		return 0;
+	case KATOMIC_SYNC_NONE:
+		katomic_run_none(c, t, op, a, b, res, applied);
+		return 0;
+	case KATOMIC_SYNC_SPINLOCK:
+		spin_lock(&c->lock.spin);
+		katomic_run_locked(c, t, op, a, b, res, applied);
+		spin_unlock(&c->lock.spin);
+		return 0;
+	case KATOMIC_SYNC_MUTEX:
+		if (mutex_lock_interruptible(&c->lock.mutex))
+			return -ERESTARTSYS;
+		katomic_run_locked(c, t, op, a, b, res, applied);
+		mutex_unlock(&c->lock.mutex);
+		return 0;
+	}
+	return katomic_run_percpu(c, op, a, res);
+}
+
 static struct katomic_counter *katomic_counter(struct katomic_ctx *ctx, u32 id)
 {
 	if (id >= ctx->nr_counters)
@@ -188,34 +325,110 @@ static struct katomic_counter *katomic_counter(struct katomic_ctx *ctx, u32 id)
 	return &ctx->counters[array_index_nospec(id, ctx->nr_counters)];
 }
 
+/* NONE's param: the most nanoseconds it may wait between load and store. */
+#define KATOMIC_NONE_MAX_DELAY	NSEC_PER_MSEC
+
+/* The checks of DEFINE that need no counter state, in the ABI's order. */
+static int katomic_define_check(const struct katomic_define *d, u8 sync)
+{
+	if (d->flags || d->reserved || !katomic_type_valid(d->type) ||
+	    d->sync > KATOMIC_SYNC_LAST)
+		return -EINVAL;
+	switch (sync) {
+	case KATOMIC_SYNC_NONE:
+		if (d->param > KATOMIC_NONE_MAX_DELAY)
+			return -EINVAL;
+		break;
+	case KATOMIC_SYNC_PERCPU:
+		if (d->type != KATOMIC_TYPE_INT64 &&
+		    d->type != KATOMIC_TYPE_UINT64)
+			return -EOPNOTSUPP;
+		fallthrough;
+	case KATOMIC_SYNC_ATOMIC:
+	case KATOMIC_SYNC_SPINLOCK:
+	case KATOMIC_SYNC_MUTEX:
+		if (d->param)
+			return -EINVAL;
+		break;
+	default:
+		/* RCU and SEQLOCK are kinds of value slots. */
+		return -EOPNOTSUPP;
+	}
+	if (!katomic_fits(katomic_type(d->type), d->init))
+		return -EOVERFLOW;
+	return 0;
+}
+
+/* Give the undefined @c its kind and initial value. */
+static int katomic_counter_setup(struct katomic_ctx *ctx,
+				 struct katomic_counter *c,
+				 const struct katomic_define *d, u8 sync)
+{
+	u8 applied;
+
+	switch (sync) {
+	case KATOMIC_SYNC_ATOMIC:
+		katomic_exec(c, katomic_type(d->type), KATOMIC_OP_STORE,
+			     d->init, 0, &applied);
+		break;
+	case KATOMIC_SYNC_PERCPU:
+		return percpu_counter_init(&c->lock.pcpu, d->init, ctx->gfp);
+	case KATOMIC_SYNC_SPINLOCK:
+		spin_lock_init(&c->lock.spin);
+		fallthrough;
+	case KATOMIC_SYNC_NONE:
+		c->v.plain = d->init;
+		break;
+	case KATOMIC_SYNC_MUTEX:
+		mutex_init(&c->lock.mutex);
+		c->v.plain = d->init;
+		break;
+	}
+	c->param = d->param;
+	return 0;
+}
+
+/* Undo katomic_counter_setup() of a counter that no op can reach. */
+static void katomic_counter_teardown(struct katomic_counter *c, u32 state)
+{
+	switch (KATOMIC_STATE_SYNC(state)) {
+	case KATOMIC_SYNC_PERCPU:
+		percpu_counter_destroy(&c->lock.pcpu);
+		break;
+	case KATOMIC_SYNC_MUTEX:
+		mutex_destroy(&c->lock.mutex);
+		break;
+	}
+	c->param = 0;
+}
+
+void katomic_counter_release(struct katomic_counter *c)
+{
+	if (c->state)
+		katomic_counter_teardown(c, c->state);
+}
+
 int katomic_counter_define(struct katomic_ctx *ctx, struct katomic_define *d)
 {
 	struct katomic_counter *c = katomic_counter(ctx, d->id);
 	u8 sync = d->sync == KATOMIC_SYNC_DEFAULT ? KATOMIC_SYNC_ATOMIC : d->sync;
-	const struct katomic_type_info *t;
-	u8 applied;
-	int ret = 0;
+	int ret;
 
-	if (!c || d->flags || d->reserved || !katomic_type_valid(d->type) ||
-	    d->sync > KATOMIC_SYNC_LAST)
+	if (!c)
 		return -EINVAL;
-	/* RCU and SEQLOCK are slot kinds; the other counter kinds come later. */
-	if (sync != KATOMIC_SYNC_ATOMIC)
-		return -EOPNOTSUPP;
-	if (d->param)
-		return -EINVAL;
-	t = katomic_type(d->type);
-	if (!katomic_fits(t, d->init))
-		return -EOVERFLOW;
+	ret = katomic_define_check(d, sync);
+	if (ret)
+		return ret;
 
 	mutex_lock(&ctx->lock);
 	if (c->state) {
 		ret = -EEXIST;
 	} else {
-		katomic_exec(c, t, KATOMIC_OP_STORE, d->init, 0, &applied);
-		/* Pairs with the acquire in ops: the value before the type. */
-		smp_store_release(&c->state, KATOMIC_STATE_DEFINED |
-				  d->type << 8 | sync);
+		ret = katomic_counter_setup(ctx, c, d, sync);
+		if (!ret)
+			/* Pairs with ops' acquire: the value before the type. */
+			smp_store_release(&c->state, KATOMIC_STATE_DEFINED |
+					  d->type << 8 | sync);
 	}
 	mutex_unlock(&ctx->lock);
 	return ret;
@@ -226,21 +439,29 @@ int katomic_counter_undefine(struct katomic_ctx *ctx,
 {
 	struct katomic_counter *c = katomic_counter(ctx, d->id);
 	int ret = 0;
+	u32 state;
 
 	if (!c || d->type || d->sync || d->flags || d->init || d->param ||
 	    d->reserved)
 		return -EINVAL;
 
 	mutex_lock(&ctx->lock);
-	if (!c->state) {
+	state = c->state;
+	if (!state) {
 		ret = -ENOENT;
 	} else {
 		WRITE_ONCE(c->state, 0);
 		/*
 		 * An op that saw the old definition finishes before the id
-		 * can be defined again, so no op runs with a stale type.
+		 * can be defined again, so no op runs with a stale type or on
+		 * a lock being torn down.  An op on a MUTEX counter moves
+		 * from RCU to SRCU before it leaves its RCU section, so after
+		 * the RCU grace period the SRCU one covers it.
 		 */
 		synchronize_rcu();
+		if (KATOMIC_STATE_SYNC(state) == KATOMIC_SYNC_MUTEX)
+			synchronize_srcu(&ctx->srcu);
+		katomic_counter_teardown(c, state);
 	}
 	mutex_unlock(&ctx->lock);
 	return ret;
@@ -249,17 +470,88 @@ int katomic_counter_undefine(struct katomic_ctx *ctx,
 int katomic_counter_query(struct katomic_ctx *ctx, struct katomic_define *d)
 {
 	struct katomic_counter *c = katomic_counter(ctx, d->id);
+	int ret = 0;
 	u32 state;
 
 	if (!c || d->flags || d->init || d->reserved)
 		return -EINVAL;
-	state = READ_ONCE(c->state);
+	/* Under the lock, so that type, sync and param are one definition. */
+	mutex_lock(&ctx->lock);
+	state = c->state;
+	if (!state) {
+		ret = -ENOENT;
+	} else {
+		d->type = KATOMIC_STATE_TYPE(state);
+		d->sync = KATOMIC_STATE_SYNC(state);
+		d->param = c->param;
+	}
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/* @c's kind for an op of @type, or -errno; called inside (S)RCU. */
+static int katomic_counter_kind(struct katomic_counter *c, u8 type)
+{
+	/* Pairs with DEFINE's release: see the initial value and the lock. */
+	u32 state = smp_load_acquire(&c->state);
+
 	if (!state)
 		return -ENOENT;
-	d->type = KATOMIC_STATE_TYPE(state);
-	d->sync = KATOMIC_STATE_SYNC(state);
-	d->param = 0;
-	return 0;
+	if (KATOMIC_STATE_TYPE(state) != type)
+		return -EINVAL;
+	return KATOMIC_STATE_SYNC(state);
+}
+
+/*
+ * Run @code on @c if it is still a MUTEX counter, in an SRCU read-side
+ * section because the mutex sleeps; -EAGAIN if it has become another kind.
+ */
+static int katomic_counter_run_sleeping(struct katomic_ctx *ctx,
+					struct katomic_counter *c,
+					const struct katomic_type_info *t,
+					u8 code, const struct katomic_op *op,
+					u64 *res, u8 *applied)
+{
+	int idx, ret;
+
+	idx = srcu_read_lock(&ctx->srcu);
+	ret = katomic_counter_kind(c, op->type);
+	if (ret == KATOMIC_SYNC_MUTEX)
+		ret = katomic_run(c, t, KATOMIC_SYNC_MUTEX, code, op->arg,
+				  op->arg2, res, applied);
+	else if (ret >= 0)
+		ret = -EAGAIN;
+	srcu_read_unlock(&ctx->srcu, idx);
+	return ret;
+}
+
+/*
+ * Run a checked @code on @c as its kind says.  Every kind but MUTEX runs
+ * inside an RCU read-side section, which UNDEFINE waits out; MUTEX leaves
+ * it and looks the counter up again under SRCU.
+ */
+static int katomic_counter_run(struct katomic_ctx *ctx,
+			       struct katomic_counter *c,
+			       const struct katomic_type_info *t, u8 code,
+			       const struct katomic_op *op, u64 *res,
+			       u8 *applied)
+{
+	int sync, ret;
+
+	do {
+		rcu_read_lock();
+		ret = katomic_counter_kind(c, op->type);
+		sync = ret;
+		if (sync >= 0 && sync != KATOMIC_SYNC_MUTEX)
+			ret = katomic_run(c, t, sync, code, op->arg, op->arg2,
+					  res, applied);
+		rcu_read_unlock();
+		if (sync != KATOMIC_SYNC_MUTEX)
+			return ret;
+		ret = katomic_counter_run_sleeping(ctx, c, t, code, op, res,
+						   applied);
+	} while (ret == -EAGAIN);
+	return ret;
 }
 
 int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op,
@@ -268,9 +560,8 @@ int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op,
 	struct katomic_counter *c = katomic_counter(ctx, op->id);
 	const struct katomic_type_info *t;
 	u8 code, applied = 0;
-	int ret = 0;
-	u32 state;
 	u64 res = 0;
+	int ret;
 
 	if (!c || op->flags || op->reserved || !katomic_type_valid(op->type) ||
 	    op->op < 1 || op->op > KATOMIC_OP_LAST)
@@ -286,19 +577,9 @@ int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op,
 	if (!writable && code != KATOMIC_OP_LOAD)
 		return -EBADF;
 
-	rcu_read_lock();
-	/* Pairs with DEFINE's release: see the initial value. */
-	state = smp_load_acquire(&c->state);
-	if (!state)
-		ret = -ENOENT;
-	else if (KATOMIC_STATE_TYPE(state) != op->type)
-		ret = -EINVAL;
-	else
-		res = katomic_exec(c, t, code, op->arg, op->arg2, &applied);
-	rcu_read_unlock();
+	ret = katomic_counter_run(ctx, c, t, code, op, &res, &applied);
 	if (ret)
 		return ret;
-
 	op->result = res;
 	op->applied = applied;
 	op->error = 0;

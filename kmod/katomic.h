@@ -10,6 +10,9 @@
 #include <linux/cache.h>
 #include <linux/gfp.h>
 #include <linux/mutex.h>
+#include <linux/percpu_counter.h>
+#include <linux/spinlock.h>
+#include <linux/srcu.h>
 #include <linux/types.h>
 #include <linux/katomic.h>
 
@@ -21,15 +24,27 @@ extern unsigned int katomic_max_batch;
  * nothing else that another CPU writes.  @state is 0 while the counter is
  * undefined, else KATOMIC_STATE_DEFINED | type << 8 | sync; it is written
  * under the context's lock and read locklessly (acquire) by ops, which run
- * inside an RCU read-side section so that UNDEFINE can wait them out.
+ * inside an RCU read-side section (SRCU for MUTEX, which sleeps) so that
+ * UNDEFINE can wait them out.
+ *
+ * @v holds the value: as an atomic for ATOMIC, as a plain integer (in the
+ * ABI's extended form) for NONE, SPINLOCK and MUTEX.  PERCPU keeps it in
+ * @lock.pcpu.  Only the kind the counter is defined with uses @lock.
  */
 struct katomic_counter {
 	union {
 		atomic_t i32;
 		atomic64_t i64;
 		atomic_long_t ilong;
+		u64 plain;
 	} v;
 	u32 state;
+	u32 param;		/* NONE: delay in ns between load and store */
+	union {
+		spinlock_t spin;		/* SPINLOCK: guards @v */
+		struct mutex mutex;		/* MUTEX: guards @v */
+		struct percpu_counter pcpu;	/* PERCPU: the value */
+	} lock;
 } ____cacheline_aligned_in_smp;
 
 #define KATOMIC_STATE_DEFINED	BIT(31)
@@ -42,7 +57,9 @@ struct katomic_ctx {
 	u32 nr_counters;
 	u32 nr_slots;
 	u32 value_max;
-	struct mutex lock;	/* serialises DEFINE and UNDEFINE */
+	gfp_t gfp;		/* for what DEFINE allocates */
+	struct mutex lock;	/* serialises DEFINE, UNDEFINE and QUERY */
+	struct srcu_struct srcu; /* ops on MUTEX counters */
 };
 
 struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
@@ -56,5 +73,7 @@ int katomic_counter_undefine(struct katomic_ctx *ctx,
 int katomic_counter_query(struct katomic_ctx *ctx, struct katomic_define *d);
 int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op,
 		       bool writable);
+/* Frees what a defined counter holds; for a context no op can reach. */
+void katomic_counter_release(struct katomic_counter *c);
 
 #endif /* _KATOMIC_H */

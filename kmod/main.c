@@ -112,7 +112,7 @@ static int katomic_ioc_info(struct file *file, void *arg)
 	struct katomic_info *info = arg;
 
 	info->abi_version = KATOMIC_ABI_VERSION;
-	info->features = 0;
+	info->features = KATOMIC_FEAT_SYNC_KINDS;
 	info->nr_counters = ctx->nr_counters;
 	info->nr_slots = ctx->nr_slots;
 	info->value_max = ctx->value_max;
