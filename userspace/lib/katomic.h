@@ -4,9 +4,9 @@
  * user-space "twin" with the same semantics.
  *
  * A handle is either the kernel device (katomic_open) or a twin
- * (katomic_twin_new): a set of counters in plain memory, one per 64-byte
- * cache line, each counter run by its own sync kind.  Every call works on
- * both and behaves the same, errno for errno (spec/abi.md).
+ * (katomic_twin_new): a set of counters in plain memory, each counter run
+ * by its own sync kind.  Every call works on both and behaves the same,
+ * errno for errno (spec/abi.md).
  *
  * Every call returns 0, a documented non-negative value, or -errno; errno
  * is never the result channel.
@@ -27,16 +27,64 @@ struct katomic;
  * for reading only if writing is not permitted (then every change returns
  * -EBADF), and checks its abi_version (-EPROTO if not KATOMIC_ABI_VERSION). */
 int katomic_open(const char *path, struct katomic **out);
-/* A twin of nr_counters counters; its counters support the kinds DEFAULT and
- * ATOMIC (C11 atomics), others are -EOPNOTSUPP as on a module without them. */
+/*
+ * A twin of nr_counters counters (-E2BIG if their size does not fit a
+ * size_t, -ENOMEM).  Each counter has a record of its own 64-byte cache
+ * line (its type, kind, NONE's delay and the kind's lock or shards) and an
+ * 8-byte value cell, the first 8 bytes of its record.  Its counters take
+ * every counter kind, as the module with KATOMIC_FEAT_SYNC_KINDS does,
+ * with the same results and errnos:
+ *
+ *   DEFAULT, ATOMIC  C11 seq_cst atomics (what C11 has no call for, MAX,
+ *                    MIN and ADD_UNLESS, is a CAS loop).
+ *   NONE             the racy "plain int": relaxed atomic load, compute,
+ *                    a busy-wait of param ns (0..1,000,000, else -EINVAL)
+ *                    if the op stores, relaxed atomic store.  These are
+ *                    READ_ONCE/WRITE_ONCE, as in the module: no access is
+ *                    torn and the race is well defined C, but the three
+ *                    steps are not one, so concurrent ops lose updates.
+ *   SPINLOCK, MUTEX  every op on a plain integer under a pthread_spinlock_t
+ *                    or pthread_mutex_t of the counter's record.
+ *   PERCPU           INT64 and UINT64 only (else -EOPNOTSUPP at DEFINE):
+ *                    a base and KATOMIC_TWIN_SHARDS shards, each on its own
+ *                    cache line.  A thread takes a shard the first time it
+ *                    adds (threads numbered in order, modulo the shards)
+ *                    and keeps it; ADD is a relaxed fetch_add on it, so
+ *                    threads that share a shard stay exact, and returns 0
+ *                    (applied 0).  LOAD is the base plus every shard: exact
+ *                    once the adds have stopped.  STORE sets the base and
+ *                    zeroes the shards (percpu_counter_set): LOAD and
+ *                    STORE exclude each other, but an ADD that races a
+ *                    STORE may be kept or wiped out.  Every other op is
+ *                    -EOPNOTSUPP and leaves the counter as it was.
+ *
+ * RCU and SEQLOCK are slot kinds: -EOPNOTSUPP.  An op must not race
+ * UNDEFINE of its own counter (it could use a destroyed lock or freed
+ * shards); UNDEFINE and katomic_close destroy locks and free shards.
+ */
 int katomic_twin_new(unsigned int nr_counters, struct katomic **out);
+
+/* Shards of a twin's PERCPU counter: threads beyond it share shards. */
+#define KATOMIC_TWIN_SHARDS	64
+
+/*
+ * katomic_twin_new with flags: katomic_twin_new(n, out) is
+ * katomic_twin_new2(n, 0, out).  KATOMIC_TWIN_PACKED, for false-sharing
+ * studies, puts the value cells in one array, 8 bytes apart, so that
+ * adjacent counters share a cache line; each counter's record (meta, lock,
+ * shards) stays on a line of its own.  The layout changes no result.
+ * Unknown flags are -EINVAL.
+ */
+#define KATOMIC_TWIN_PACKED	1u
+int katomic_twin_new2(unsigned int nr_counters, unsigned int flags,
+		      struct katomic **out);
 void katomic_close(struct katomic *k);	/* NULL is fine */
 int katomic_fd(const struct katomic *k);	/* -1 for a twin */
 
 /* Context ----------------------------------------------------------- */
 
-/* A twin reports abi_version 1, features 0, its nr_counters, no slots, no
- * batch, and ptr_bits = the width of uintptr_t. */
+/* A twin reports abi_version 1, features KATOMIC_FEAT_SYNC_KINDS, its
+ * nr_counters, no slots, no batch, and ptr_bits = the width of uintptr_t. */
 int katomic_info(struct katomic *k, struct katomic_info *info);
 int katomic_nop(struct katomic *k);	/* KATOMIC_IOC_NOP: the syscall floor */
 int katomic_define(struct katomic *k, __u32 id, unsigned int type,

@@ -1,59 +1,130 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The user-space twin: counters in plain memory with the module's
- * semantics and errnos.  Each counter sits on its own 64-byte line, value
- * first (as in a mapped context), and is run by the sync kind it was
- * defined with: twin_kinds[] maps a kind to its implementation, so adding
- * a kind (none, mutex, spinlock, sharded) is one more entry.
+ * semantics and errnos.  Each counter has a record of its own 64-byte
+ * line: its meta word, NONE's delay and its kind's state (a lock, or a
+ * sharded counter's shards).  Its value is an 8-byte cell, first in the
+ * record (as in a mapped context) or, in a packed twin, in one array of
+ * cells 8 bytes apart, so that adjacent counters share a cache line.
+ * Each counter is run by the sync kind it was defined with: twin_kinds[]
+ * maps a kind to its implementation.
  *
  * A counter's type and kind live in its meta word, published with release
- * order once the value is initialised.  DEFINE claims the word with a CAS
- * (so two DEFINEs of one id give one -EEXIST), UNDEFINE clears it.  Unlike
- * the module, a twin does not make an op that races UNDEFINE of the same
- * counter safe: the op may still run on the counter being undefined.
+ * order once the value and the kind's state are initialised.  DEFINE
+ * claims the word with a CAS (so two DEFINEs of one id give one -EEXIST),
+ * UNDEFINE claims it back, tears the kind's state down, then clears it.
+ * Unlike the module, a twin does not make an op that races UNDEFINE of
+ * the same counter safe: such an op may use a destroyed lock or freed
+ * shards.  The caller must not let them race.
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
 #define TWIN_PTR_BITS	(sizeof(uintptr_t) * CHAR_BIT)
+#define TWIN_LINE	64
 
-/* meta: 0 = undefined, BUSY = being defined, else LIVE | sync << 8 | type */
+/* meta: 0 = undefined, BUSY = being (un)defined, else LIVE | sync << 8 | type */
 #define META_BUSY	(1U << 31)
 #define META_LIVE	(1U << 30)
 #define META(type, sync)	(META_LIVE | (sync) << 8 | (type))
 #define META_TYPE(m)	((m) & 0xff)
 #define META_SYNC(m)	(((m) >> 8) & 0xff)
 
-struct twin_counter {
-	alignas(64) union {
-		_Atomic uint32_t v32;
-		_Atomic uint64_t v64;
-	};
-	_Atomic uint32_t meta;
-	/* The rest of the line is free for a kind's state (a lock). */
+/*
+ * A counter's value, accessed at its type's width: as a C11 atomic by the
+ * kinds without a lock (NONE with relaxed loads and stores, ATOMIC), as a
+ * plain integer by the kinds that hold a lock around every access.  A
+ * counter's kind decides once, at DEFINE, which members it uses.
+ */
+union twin_cell {
+	_Atomic uint32_t a32;
+	_Atomic uint64_t a64;
+	uint32_t p32;
+	uint64_t p64;
 };
-_Static_assert(sizeof(struct twin_counter) == 64, "one counter per cache line");
+_Static_assert(sizeof(union twin_cell) == 8, "cells are 8 bytes apart");
+
+/* One shard of a PERCPU counter, on a line of its own. */
+struct twin_shard {
+	alignas(TWIN_LINE) _Atomic uint64_t v;
+};
+
+struct twin_counter {
+	alignas(TWIN_LINE) union twin_cell value;	/* unused if packed */
+	_Atomic uint32_t meta;
+	_Atomic uint32_t param;		/* NONE's delay in ns, else 0 */
+	union {				/* the kind's state */
+		pthread_spinlock_t spin;
+		pthread_mutex_t mutex;
+		struct {
+			pthread_spinlock_t lock;	/* LOAD against STORE */
+			struct twin_shard *shards;	/* KATOMIC_TWIN_SHARDS */
+		} pcpu;
+	};
+};
+_Static_assert(sizeof(struct twin_counter) == TWIN_LINE,
+	       "one counter record per cache line");
 
 struct twin {
 	struct katomic k;
 	unsigned int nr_counters;
 	struct twin_counter *counters;
+	union twin_cell *values;	/* packed: the values; else NULL */
 };
 
 /* A sync kind's implementation of the counter ops. */
 struct twin_kind {
-	__u64 max_param;	/* DEFINE's param must not exceed it */
-	void (*init)(struct twin_counter *c, const struct katomic_width *w,
-		     __u64 v);
+	unsigned int types;	/* 1 << type for each type it takes */
+	__u32 max_param;	/* DEFINE's param must not exceed it */
+	/* Sets up the kind's state and the value: 0 or -errno. */
+	int (*init)(struct twin_counter *c, union twin_cell *v,
+		    const struct katomic_width *w, __u64 init);
+	/* Tears the kind's state down (NULL: nothing to do). */
+	void (*fini)(struct twin_counter *c);
 	/* Runs a checked op; *result gets the raw bits (not extended). */
-	int (*run)(struct twin_counter *c, const struct katomic_width *w,
-		   const struct katomic_op *op, __u64 *result, bool *applied);
+	int (*run)(struct twin_counter *c, union twin_cell *v,
+		   const struct katomic_width *w, const struct katomic_op *op,
+		   __u64 *result, bool *applied);
 };
+
+#define TWIN_ALL_TYPES	((2U << KATOMIC_TYPE_LAST) - 2)
+
+/* The cell at the type's width, as a plain integer or a relaxed atomic. */
+static __u64 cell_get(const union twin_cell *v, unsigned int bits)
+{
+	return bits == 32 ? v->p32 : v->p64;
+}
+
+static void cell_set(union twin_cell *v, unsigned int bits, __u64 x)
+{
+	if (bits == 32)
+		v->p32 = (uint32_t)x;
+	else
+		v->p64 = x;
+}
+
+static __u64 cell_load_relaxed(union twin_cell *v, unsigned int bits)
+{
+	return bits == 32 ? atomic_load_explicit(&v->a32, memory_order_relaxed)
+			  : atomic_load_explicit(&v->a64, memory_order_relaxed);
+}
+
+static void cell_store_relaxed(union twin_cell *v, unsigned int bits, __u64 x)
+{
+	if (bits == 32)
+		atomic_store_explicit(&v->a32, (uint32_t)x,
+				      memory_order_relaxed);
+	else
+		atomic_store_explicit(&v->a64, x, memory_order_relaxed);
+}
 
 /*
  * ATOMIC: C11 seq_cst atomics, the kernel's fully ordered value-returning
@@ -103,33 +174,284 @@ static __u64 twin_atomic_run##bits(_Atomic uint##bits##_t *p,		\
 TWIN_ATOMIC_RUN(32)
 TWIN_ATOMIC_RUN(64)
 
-static void twin_atomic_init(struct twin_counter *c,
-			     const struct katomic_width *w, __u64 v)
+static int twin_atomic_init(struct twin_counter *c, union twin_cell *v,
+			    const struct katomic_width *w, __u64 init)
 {
-	if (w->bits == 32)
-		atomic_store(&c->v32, (uint32_t)v);
-	else
-		atomic_store(&c->v64, v);
+	(void)c;
+	cell_store_relaxed(v, w->bits, init);	/* published by meta */
+	return 0;
 }
 
-static int twin_atomic_run(struct twin_counter *c,
+static int twin_atomic_run(struct twin_counter *c, union twin_cell *v,
 			   const struct katomic_width *w,
 			   const struct katomic_op *op, __u64 *result,
 			   bool *applied)
 {
-	*result = w->bits == 32 ? twin_atomic_run32(&c->v32, w, op, applied)
-				: twin_atomic_run64(&c->v64, w, op, applied);
+	(void)c;
+	*result = w->bits == 32 ? twin_atomic_run32(&v->a32, w, op, applied)
+				: twin_atomic_run64(&v->a64, w, op, applied);
 	return 0;
 }
 
 static const struct twin_kind twin_atomic = {
+	.types = TWIN_ALL_TYPES,
 	.init = twin_atomic_init,
 	.run = twin_atomic_run,
 };
 
-/* Counter kinds a twin implements; a NULL entry is -EOPNOTSUPP. */
+/*
+ * NONE, the racy "plain int": load, compute, [wait], store, as three
+ * separate steps.  The load and the store are relaxed atomics, what the
+ * module's READ_ONCE and WRITE_ONCE are: each is one untorn access, and
+ * nothing makes the three steps one.  (A plain int would make the race
+ * undefined behaviour in C; relaxed atomics keep it well defined, and on
+ * the machines we run on they compile to the same plain moves.)
+ */
+#define TWIN_NONE_MAX_DELAY	1000000U	/* ns: 1 ms */
+
+/* Busy-waits ns nanoseconds, as the module's ndelay(). */
+static void twin_delay(uint32_t ns)
+{
+	struct timespec now, end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_nsec += ns;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_nsec -= 1000000000L;
+		end.tv_sec++;
+	}
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec ||
+		 (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+}
+
+static int twin_none_run(struct twin_counter *c, union twin_cell *v,
+			 const struct katomic_width *w,
+			 const struct katomic_op *op, __u64 *result,
+			 bool *applied)
+{
+	struct katomic_step s;
+	uint32_t delay;
+
+	katomic__apply(w, op, cell_load_relaxed(v, w->bits), &s);
+	if (s.store) {
+		delay = atomic_load_explicit(&c->param, memory_order_relaxed);
+		if (delay)
+			twin_delay(delay);
+		cell_store_relaxed(v, w->bits, s.new);
+	}
+	*result = s.result;
+	*applied = s.applied;
+	return 0;
+}
+
+static const struct twin_kind twin_none = {
+	.types = TWIN_ALL_TYPES,
+	.max_param = TWIN_NONE_MAX_DELAY,
+	.init = twin_atomic_init,
+	.run = twin_none_run,
+};
+
+/* SPINLOCK and MUTEX: the op on the plain integer, with the lock held. */
+static void twin_plain_run(union twin_cell *v, const struct katomic_width *w,
+			   const struct katomic_op *op, __u64 *result,
+			   bool *applied)
+{
+	struct katomic_step s;
+
+	katomic__apply(w, op, cell_get(v, w->bits), &s);
+	if (s.store)
+		cell_set(v, w->bits, s.new);
+	*result = s.result;
+	*applied = s.applied;
+}
+
+/*
+ * pthread_spin_init() and pthread_mutex_init() can fail only for want of
+ * resources (glibc's never do): DEFINE reports that as -ENOMEM.
+ */
+static int twin_spin_init(struct twin_counter *c, union twin_cell *v,
+			  const struct katomic_width *w, __u64 init)
+{
+	if (pthread_spin_init(&c->spin, PTHREAD_PROCESS_PRIVATE))
+		return -ENOMEM;
+	cell_set(v, w->bits, init);
+	return 0;
+}
+
+static void twin_spin_fini(struct twin_counter *c)
+{
+	pthread_spin_destroy(&c->spin);
+}
+
+static int twin_spin_run(struct twin_counter *c, union twin_cell *v,
+			 const struct katomic_width *w,
+			 const struct katomic_op *op, __u64 *result,
+			 bool *applied)
+{
+	int ret = pthread_spin_lock(&c->spin);
+
+	if (ret)
+		return -ret;
+	twin_plain_run(v, w, op, result, applied);
+	pthread_spin_unlock(&c->spin);
+	return 0;
+}
+
+static const struct twin_kind twin_spinlock = {
+	.types = TWIN_ALL_TYPES,
+	.init = twin_spin_init,
+	.fini = twin_spin_fini,
+	.run = twin_spin_run,
+};
+
+static int twin_mutex_init(struct twin_counter *c, union twin_cell *v,
+			   const struct katomic_width *w, __u64 init)
+{
+	if (pthread_mutex_init(&c->mutex, NULL))
+		return -ENOMEM;
+	cell_set(v, w->bits, init);
+	return 0;
+}
+
+static void twin_mutex_fini(struct twin_counter *c)
+{
+	pthread_mutex_destroy(&c->mutex);
+}
+
+static int twin_mutex_run(struct twin_counter *c, union twin_cell *v,
+			  const struct katomic_width *w,
+			  const struct katomic_op *op, __u64 *result,
+			  bool *applied)
+{
+	int ret = pthread_mutex_lock(&c->mutex);
+
+	if (ret)
+		return -ret;
+	twin_plain_run(v, w, op, result, applied);
+	pthread_mutex_unlock(&c->mutex);
+	return 0;
+}
+
+static const struct twin_kind twin_mutex = {
+	.types = TWIN_ALL_TYPES,
+	.init = twin_mutex_init,
+	.fini = twin_mutex_fini,
+	.run = twin_mutex_run,
+};
+
+/*
+ * PERCPU, the sharded per-thread counter (a percpu_counter with threads
+ * for CPUs): a base in the value cell and KATOMIC_TWIN_SHARDS shards, one
+ * per cache line.  A thread takes a shard the first time it adds (the
+ * next number of a global count, modulo the shards) and keeps it; threads
+ * that share a shard stay exact, as the add is a relaxed atomic
+ * fetch_add.  LOAD sums base and shards and STORE sets the base and
+ * zeroes the shards, both under the counter's spinlock, as
+ * percpu_counter_sum() and percpu_counter_set() take the counter's lock:
+ * a LOAD never sees half a STORE.  ADD takes no lock: a LOAD while adds
+ * run sees some of them, one that follows them sees them all; an add that
+ * races a STORE is either kept (counted on top of the stored value) or
+ * wiped out by it.  The base is only touched under the lock, so it is a
+ * plain integer.
+ */
+static _Atomic unsigned int twin_shard_next;
+static _Thread_local unsigned int twin_shard_mine;	/* shard + 1, 0: none yet */
+
+static unsigned int twin_shard(void)
+{
+	if (!twin_shard_mine)
+		twin_shard_mine = atomic_fetch_add_explicit(&twin_shard_next, 1,
+					memory_order_relaxed) %
+				  KATOMIC_TWIN_SHARDS + 1;
+	return twin_shard_mine - 1;
+}
+
+static int twin_pcpu_init(struct twin_counter *c, union twin_cell *v,
+			  const struct katomic_width *w, __u64 init)
+{
+	struct twin_shard *s;
+	unsigned int i;
+
+	s = aligned_alloc(alignof(struct twin_shard),
+			  KATOMIC_TWIN_SHARDS * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (pthread_spin_init(&c->pcpu.lock, PTHREAD_PROCESS_PRIVATE)) {
+		free(s);
+		return -ENOMEM;
+	}
+	for (i = 0; i < KATOMIC_TWIN_SHARDS; i++)
+		atomic_init(&s[i].v, 0);
+	c->pcpu.shards = s;
+	cell_set(v, w->bits, init);
+	return 0;
+}
+
+static void twin_pcpu_fini(struct twin_counter *c)
+{
+	pthread_spin_destroy(&c->pcpu.lock);
+	free(c->pcpu.shards);
+	c->pcpu.shards = NULL;
+}
+
+static int twin_pcpu_run(struct twin_counter *c, union twin_cell *v,
+			 const struct katomic_width *w,
+			 const struct katomic_op *op, __u64 *result,
+			 bool *applied)
+{
+	struct twin_shard *s = c->pcpu.shards;
+	unsigned int i;
+	__u64 sum;
+	int ret;
+
+	(void)w;	/* INT64 and UINT64: 64 bits, sums wrap as the type does */
+	*applied = false;
+	*result = 0;	/* STORE's result, and ADD's: a per-CPU add returns nothing */
+	switch (op->op) {
+	case KATOMIC_OP_ADD:
+		atomic_fetch_add_explicit(&s[twin_shard()].v, op->arg,
+					  memory_order_relaxed);
+		return 0;
+	case KATOMIC_OP_LOAD:
+	case KATOMIC_OP_STORE:
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	ret = pthread_spin_lock(&c->pcpu.lock);
+	if (ret)
+		return -ret;
+	if (op->op == KATOMIC_OP_LOAD) {
+		sum = v->p64;
+		for (i = 0; i < KATOMIC_TWIN_SHARDS; i++)
+			sum += atomic_load_explicit(&s[i].v,
+						    memory_order_relaxed);
+		*result = sum;
+	} else {
+		for (i = 0; i < KATOMIC_TWIN_SHARDS; i++)
+			atomic_store_explicit(&s[i].v, 0, memory_order_relaxed);
+		v->p64 = op->arg;
+	}
+	pthread_spin_unlock(&c->pcpu.lock);
+	return 0;
+}
+
+static const struct twin_kind twin_pcpu = {
+	.types = 1U << KATOMIC_TYPE_INT64 | 1U << KATOMIC_TYPE_UINT64,
+	.init = twin_pcpu_init,
+	.fini = twin_pcpu_fini,
+	.run = twin_pcpu_run,
+};
+
+/* Counter kinds a twin implements; a NULL entry (slot kinds) is -EOPNOTSUPP. */
 static const struct twin_kind *const twin_kinds[KATOMIC_SYNC_LAST + 1] = {
+	[KATOMIC_SYNC_NONE] = &twin_none,
 	[KATOMIC_SYNC_ATOMIC] = &twin_atomic,
+	[KATOMIC_SYNC_SPINLOCK] = &twin_spinlock,
+	[KATOMIC_SYNC_MUTEX] = &twin_mutex,
+	[KATOMIC_SYNC_PERCPU] = &twin_pcpu,
 };
 
 static unsigned int resolve_sync(unsigned int sync)
@@ -140,6 +462,12 @@ static unsigned int resolve_sync(unsigned int sync)
 static struct twin *to_twin(struct katomic *k)
 {
 	return container_of(k, struct twin, k);
+}
+
+/* Counter id's value cell: in its record, or in the packed array. */
+static union twin_cell *twin_value(struct twin *t, __u32 id)
+{
+	return t->values ? &t->values[id] : &t->counters[id].value;
 }
 
 /* The counter d names, after the checks every DEFINE-family call shares. */
@@ -156,6 +484,7 @@ static int twin_counter_of(struct twin *t, const struct katomic_define *d,
 	return 0;
 }
 
+/* DEFINE's checks in the module's order (notes: kinds.md). */
 static int twin_define(struct katomic *k, const struct katomic_define *d)
 {
 	struct twin *t = to_twin(k);
@@ -174,7 +503,7 @@ static int twin_define(struct katomic *k, const struct katomic_define *d)
 		return -EINVAL;
 	sync = resolve_sync(d->sync);
 	kind = twin_kinds[sync];
-	if (!kind)
+	if (!kind || !(kind->types & 1U << d->type))
 		return -EOPNOTSUPP;
 	if (d->param > kind->max_param)
 		return -EINVAL;
@@ -182,10 +511,26 @@ static int twin_define(struct katomic *k, const struct katomic_define *d)
 		return -EOVERFLOW;
 	if (!atomic_compare_exchange_strong(&c->meta, &meta, META_BUSY))
 		return -EEXIST;
-	kind->init(c, &w, d->init);
+	ret = kind->init(c, twin_value(t, d->id), &w, d->init);
+	if (ret) {
+		atomic_store(&c->meta, 0);
+		return ret;
+	}
+	atomic_store_explicit(&c->param, (uint32_t)d->param,
+			      memory_order_relaxed);
 	atomic_store_explicit(&c->meta, META(d->type, sync),
 			      memory_order_release);
 	return 0;
+}
+
+/* Tears down the state of a counter that was live with meta. */
+static void twin_counter_fini(struct twin_counter *c, uint32_t meta)
+{
+	const struct twin_kind *kind = twin_kinds[META_SYNC(meta)];
+
+	if (kind->fini)
+		kind->fini(c);
+	atomic_store_explicit(&c->param, 0, memory_order_relaxed);
 }
 
 static int twin_undefine(struct katomic *k, const struct katomic_define *d)
@@ -203,7 +548,9 @@ static int twin_undefine(struct katomic *k, const struct katomic_define *d)
 	do {
 		if (!(meta & META_LIVE))
 			return -ENOENT;
-	} while (!atomic_compare_exchange_weak(&c->meta, &meta, 0));
+	} while (!atomic_compare_exchange_weak(&c->meta, &meta, META_BUSY));
+	twin_counter_fini(c, meta);
+	atomic_store_explicit(&c->meta, 0, memory_order_release);
 	return 0;
 }
 
@@ -223,7 +570,7 @@ static int twin_query(struct katomic *k, struct katomic_define *d)
 		return -ENOENT;
 	d->type = META_TYPE(meta);
 	d->sync = META_SYNC(meta);
-	d->param = 0;
+	d->param = atomic_load_explicit(&c->param, memory_order_relaxed);
 	return 0;
 }
 
@@ -249,7 +596,8 @@ static int twin_op(struct katomic *k, struct katomic_op *op)
 	if (META_TYPE(meta) != op->type)
 		return -EINVAL;
 	katomic__width(op->type, TWIN_PTR_BITS, &w);
-	ret = twin_kinds[META_SYNC(meta)]->run(c, &w, op, &result, &applied);
+	ret = twin_kinds[META_SYNC(meta)]->run(c, twin_value(t, op->id), &w,
+					       op, &result, &applied);
 	if (ret)
 		return ret;
 	op->result = katomic__extend(&w, result);
@@ -262,6 +610,7 @@ static int twin_info(struct katomic *k, struct katomic_info *info)
 {
 	*info = (struct katomic_info){
 		.abi_version = KATOMIC_ABI_VERSION,
+		.features = KATOMIC_FEAT_SYNC_KINDS,
 		.nr_counters = to_twin(k)->nr_counters,
 		.ptr_bits = TWIN_PTR_BITS,
 	};
@@ -277,7 +626,15 @@ static int twin_nop(struct katomic *k)
 static void twin_close(struct katomic *k)
 {
 	struct twin *t = to_twin(k);
+	uint32_t meta;
+	unsigned int i;
 
+	for (i = 0; i < t->nr_counters; i++) {
+		meta = atomic_load(&t->counters[i].meta);
+		if (meta & META_LIVE)
+			twin_counter_fini(&t->counters[i], meta);
+	}
+	free(t->values);
 	free(t->counters);
 	free(t);
 }
@@ -292,11 +649,18 @@ static const struct katomic_backend twin_backend = {
 	.close = twin_close,
 };
 
-int katomic_twin_new(unsigned int nr_counters, struct katomic **out)
+int katomic_twin_new2(unsigned int nr_counters, unsigned int flags,
+		      struct katomic **out)
 {
 	size_t size = (size_t)nr_counters * sizeof(struct twin_counter);
+	/* nr_counters cells, a whole number of lines (aligned_alloc's rule) */
+	size_t values = ((size_t)nr_counters * sizeof(union twin_cell) +
+			 TWIN_LINE - 1) / TWIN_LINE * TWIN_LINE;
 	struct twin *t;
+	size_t i;
 
+	if (flags & ~KATOMIC_TWIN_PACKED)
+		return -EINVAL;
 	if (size / sizeof(struct twin_counter) != nr_counters)
 		return -E2BIG;
 	t = calloc(1, sizeof(*t));
@@ -307,13 +671,26 @@ int katomic_twin_new(unsigned int nr_counters, struct katomic **out)
 	t->nr_counters = nr_counters;
 	if (size) {
 		t->counters = aligned_alloc(alignof(struct twin_counter), size);
-		if (!t->counters) {
+		if (flags & KATOMIC_TWIN_PACKED)
+			t->values = aligned_alloc(TWIN_LINE, values);
+		if (!t->counters || (flags & KATOMIC_TWIN_PACKED && !t->values)) {
+			free(t->values);
+			free(t->counters);
 			free(t);
 			return -ENOMEM;
 		}
-		for (size_t i = 0; i < nr_counters; i++)
+		if (t->values)
+			memset(t->values, 0, values);
+		for (i = 0; i < nr_counters; i++) {
 			atomic_init(&t->counters[i].meta, 0);
+			atomic_init(&t->counters[i].param, 0);
+		}
 	}
 	*out = &t->k;
 	return 0;
+}
+
+int katomic_twin_new(unsigned int nr_counters, struct katomic **out)
+{
+	return katomic_twin_new2(nr_counters, 0, out);
 }
