@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The user-space twin against a reference model and against the ABI's
- * error table.  The model works on mathematical integers (__int128) and
+ * error table, for every counter kind and both layouts (padded and
+ * packed).  The model works on mathematical integers (__int128) and
  * reduces them into the type's range, a different road from the library's
- * bit masks; hand-computed vectors anchor both.
+ * bit masks; hand-computed vectors anchor both.  Every kind but PERCPU
+ * must give exactly the model's (ATOMIC's) results; PERCPU has LOAD, STORE
+ * and ADD (result 0) and refuses the rest with -EOPNOTSUPP.
  */
+#include <malloc.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "katomic.h"
 #include "kselftest_harness.h"
@@ -30,6 +37,31 @@ static const struct mtype mtypes[] = {
 #undef MTYPE
 };
 #define NR_MTYPES	(sizeof(mtypes) / sizeof(mtypes[0]))
+
+/* Every counter kind: the model says what each must do. */
+static const unsigned int kinds[] = {
+	KATOMIC_SYNC_NONE, KATOMIC_SYNC_ATOMIC, KATOMIC_SYNC_SPINLOCK,
+	KATOMIC_SYNC_MUTEX, KATOMIC_SYNC_PERCPU,
+};
+#define NR_KINDS	(sizeof(kinds) / sizeof(kinds[0]))
+
+/* The two layouts of a twin: one result for both. */
+static const unsigned int layouts[] = { 0, KATOMIC_TWIN_PACKED };
+#define NR_LAYOUTS	(sizeof(layouts) / sizeof(layouts[0]))
+#define LAYOUT_NAME(l)	(layouts[l] ? "packed" : "padded")
+
+/* The ABI's support matrix, written out here, not taken from the library. */
+static bool kind_takes(unsigned int sync, unsigned int type)
+{
+	return sync != KATOMIC_SYNC_PERCPU || type == KATOMIC_TYPE_INT64 ||
+	       type == KATOMIC_TYPE_UINT64;
+}
+
+static bool kind_has(unsigned int sync, unsigned int op)
+{
+	return sync != KATOMIC_SYNC_PERCPU || op == KATOMIC_OP_LOAD ||
+	       op == KATOMIC_OP_STORE || op == KATOMIC_OP_ADD;
+}
 
 static mint m_min(const struct mtype *t)
 {
@@ -137,28 +169,83 @@ static __u64 load(struct __test_metadata *_metadata, struct katomic *k,
 	return op.result;
 }
 
-/* Runs one op on a counter defined with before; checks it against the model. */
+/*
+ * The model's answer for kind sync: the model's, except that PERCPU's ADD
+ * returns 0 and its other ops are -EOPNOTSUPP (returned as applied) with
+ * the counter unchanged.
+ */
+static struct expect kind_model(unsigned int sync, const struct mtype *t,
+				unsigned int op, __u64 before, __u64 arg,
+				__u64 arg2)
+{
+	struct expect e = model(t, op, before, arg, arg2);
+
+	if (!kind_has(sync, op))
+		return (struct expect){ 0, before, -EOPNOTSUPP };
+	if (sync == KATOMIC_SYNC_PERCPU && op == KATOMIC_OP_ADD)
+		e.result = 0;
+	return e;
+}
+
+/* The counter check_op uses; its neighbours hold NEIGHBOUR. */
+#define ID		3
+#define NEIGHBOUR	0xa5a5a5a5a5a5a5a5ULL
+
+/* Defines ID's neighbours, to see that ops on ID leave them alone. */
+static void define_neighbours(struct __test_metadata *_metadata,
+			      struct katomic *k)
+{
+	ASSERT_EQ(0, katomic_define(k, ID - 1, KATOMIC_TYPE_UINT64,
+				    KATOMIC_SYNC_ATOMIC, NEIGHBOUR));
+	ASSERT_EQ(0, katomic_define(k, ID + 1, KATOMIC_TYPE_UINT64,
+				    KATOMIC_SYNC_ATOMIC, NEIGHBOUR));
+}
+
+static void check_neighbours(struct __test_metadata *_metadata,
+			     struct katomic *k)
+{
+	EXPECT_EQ(NEIGHBOUR, load(_metadata, k, ID - 1, KATOMIC_TYPE_UINT64));
+	EXPECT_EQ(NEIGHBOUR, load(_metadata, k, ID + 1, KATOMIC_TYPE_UINT64));
+}
+
+/*
+ * Runs one op on counter ID defined with kind sync and before; checks it
+ * against the model.  A failed op must leave the struct as it was.
+ */
 static void check_op(struct __test_metadata *_metadata, struct katomic *k,
-		     const struct mtype *t, unsigned int opc, __u64 before,
-		     __u64 arg, __u64 arg2)
+		     unsigned int sync, const struct mtype *t,
+		     unsigned int opc, __u64 before, __u64 arg, __u64 arg2)
 {
 	struct katomic_op op = {
-		.type = t->nr, .op = opc, .arg = arg, .arg2 = arg2,
+		.id = ID, .type = t->nr, .op = opc, .arg = arg, .arg2 = arg2,
 	};
-	struct expect e = model(t, opc, before, arg, arg2);
+	struct expect e = kind_model(sync, t, opc, before, arg, arg2);
+	struct katomic_op copy = op;
 	__u64 after;
 	int ret;
 
-	ASSERT_EQ(0, katomic_define(k, 0, t->nr, KATOMIC_SYNC_ATOMIC, before));
+	ASSERT_EQ(0, katomic_define(k, ID, t->nr, sync, before));
 	ret = katomic_op(k, &op);
-	after = load(_metadata, k, 0, t->nr);
-	ASSERT_EQ(0, katomic_undefine(k, 0));
+	after = load(_metadata, k, ID, t->nr);
+	ASSERT_EQ(0, katomic_undefine(k, ID));
+	if (e.applied < 0) {
+		if (ret != e.applied || memcmp(&op, &copy, sizeof(op)) ||
+		    after != before)
+			TH_LOG("%s %s %s(before 0x%llx, arg 0x%llx, arg2 0x%llx): returned %d after 0x%llx; expected %d, unchanged",
+			       katomic_sync_name(sync), katomic_op_name(opc),
+			       t->name, before, arg, arg2, ret, after,
+			       e.applied);
+		ASSERT_EQ(e.applied, ret);
+		ASSERT_EQ(0, memcmp(&op, &copy, sizeof(op)));
+		ASSERT_EQ(before, after);
+		return;
+	}
 	if (ret != e.applied || op.applied != e.applied ||
 	    op.result != e.result || after != e.after || op.error)
-		TH_LOG("%s %s(before 0x%llx, arg 0x%llx, arg2 0x%llx): returned %d applied %u result 0x%llx after 0x%llx; model: applied %d result 0x%llx after 0x%llx",
-		       katomic_op_name(opc), t->name, before, arg, arg2, ret,
-		       op.applied, op.result, after, e.applied, e.result,
-		       e.after);
+		TH_LOG("%s %s %s(before 0x%llx, arg 0x%llx, arg2 0x%llx): returned %d applied %u result 0x%llx after 0x%llx; model: applied %d result 0x%llx after 0x%llx",
+		       katomic_sync_name(sync), katomic_op_name(opc), t->name,
+		       before, arg, arg2, ret, op.applied, op.result, after,
+		       e.applied, e.result, e.after);
 	ASSERT_EQ(e.applied, ret);
 	ASSERT_EQ(e.applied, op.applied);
 	ASSERT_EQ(e.result, op.result);
@@ -180,9 +267,10 @@ FIXTURE_TEARDOWN(twin)
 	katomic_close(self->k);
 }
 
-/* One op per variant, from the op table. */
+/* One op per variant, from the op table; a twin of each layout. */
 FIXTURE(twin_op) {
-	struct katomic *k;
+	struct katomic *k;		/* padded */
+	struct katomic *kl[NR_LAYOUTS];	/* by layout */
 	const struct katomic_op_desc *desc;
 };
 
@@ -197,41 +285,60 @@ KATOMIC_OP_TABLE(OP_VARIANT)
 
 FIXTURE_SETUP(twin_op)
 {
+	size_t l;
+
 	self->desc = katomic_op_desc(variant->op);
 	ASSERT_NE(NULL, self->desc);
-	ASSERT_EQ(0, katomic_twin_new(NR_COUNTERS, &self->k));
+	for (l = 0; l < NR_LAYOUTS; l++)
+		ASSERT_EQ(0, katomic_twin_new2(NR_COUNTERS, layouts[l],
+					       &self->kl[l]));
+	self->k = self->kl[0];
 }
 
 FIXTURE_TEARDOWN(twin_op)
 {
-	katomic_close(self->k);
+	size_t l;
+
+	for (l = 0; l < NR_LAYOUTS; l++)
+		katomic_close(self->kl[l]);
 }
 
-/* Every type, every sample as the old value and as each operand. */
-TEST_F(twin_op, matches_model)
+/* Every sample of t as the old value and as each operand the op reads. */
+static void check_samples(struct __test_metadata *_metadata, struct katomic *k,
+			  unsigned int sync, const struct mtype *t,
+			  unsigned int opc, unsigned int operands)
 {
 	__u64 v[NR_SAMPLES];
-	size_t ti, i, j, l;
+	size_t i, j, l;
 
-	for (ti = 0; ti < NR_MTYPES; ti++) {
-		const struct mtype *t = &mtypes[ti];
+	type_samples(t, v);
+	for (i = 0; i < NR_SAMPLES; i++)
+		for (j = 0; j < (operands > 0 ? NR_SAMPLES : 1); j++)
+			for (l = 0; l < (operands > 1 ? NR_SAMPLES : 1); l++)
+				check_op(_metadata, k, sync, t, opc, v[i],
+					 operands > 0 ? v[j] : 0,
+					 operands > 1 ? v[l] : 0);
+}
 
-		type_samples(t, v);
-		for (i = 0; i < NR_SAMPLES; i++) {
-			if (self->desc->operands == 0) {
-				check_op(_metadata, self->k, t, variant->op, v[i], 0, 0);
-				continue;
-			}
-			for (j = 0; j < NR_SAMPLES; j++) {
-				if (self->desc->operands == 1) {
-					check_op(_metadata, self->k, t, variant->op,
-						 v[i], v[j], 0);
-					continue;
-				}
-				for (l = 0; l < NR_SAMPLES; l++)
-					check_op(_metadata, self->k, t, variant->op,
-						 v[i], v[j], v[l]);
-			}
+/* Every kind, layout and type; the counter's neighbours never change. */
+TEST_F(twin_op, matches_model)
+{
+	size_t ki, lo, ti;
+
+	for (lo = 0; lo < NR_LAYOUTS; lo++) {
+		struct katomic *k = self->kl[lo];
+
+		define_neighbours(_metadata, k);
+		for (ki = 0; ki < NR_KINDS; ki++)
+			for (ti = 0; ti < NR_MTYPES; ti++)
+				if (kind_takes(kinds[ki], mtypes[ti].nr))
+					check_samples(_metadata, k, kinds[ki],
+						      &mtypes[ti], variant->op,
+						      self->desc->operands);
+		check_neighbours(_metadata, k);
+		if (!_metadata->passed) {
+			TH_LOG("layout %s", LAYOUT_NAME(lo));
+			return;
 		}
 	}
 }
@@ -245,64 +352,82 @@ static const __u64 edges[] = {
 
 /*
  * An operand the type cannot hold is -EOVERFLOW and changes nothing; one
- * it can hold is accepted.  An operand the op does not read must be 0.
+ * it can hold is accepted (or -EOPNOTSUPP, if the kind lacks the op).  An
+ * operand the op does not read must be 0.  The operands are checked
+ * before the kind is asked.
  */
-TEST_F(twin_op, operand_checks)
+static void check_operands(struct __test_metadata *_metadata, struct katomic *k,
+			   unsigned int sync, const struct mtype *t,
+			   unsigned int opc, unsigned int operands)
 {
 	struct katomic_op op, copy;
-	size_t ti, i, n;
+	size_t i, n;
 	int ret;
 
-	for (ti = 0; ti < NR_MTYPES; ti++) {
-		const struct mtype *t = &mtypes[ti];
-
-		ASSERT_EQ(0, katomic_define(self->k, 1, t->nr,
-					    KATOMIC_SYNC_DEFAULT, 7));
-		for (n = 0; n < 2; n++) {
-			for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
-				op = (struct katomic_op){ .id = 1, .type = t->nr,
-							  .op = variant->op,
-							  .result = 0x5a5a };
-				*(n ? &op.arg2 : &op.arg) = edges[i];
-				copy = op;
-				ret = katomic_op(self->k, &op);
-				if (n >= self->desc->operands) {
-					EXPECT_EQ(-EINVAL, ret);
-				} else if (!m_fits(t, edges[i])) {
-					EXPECT_EQ(-EOVERFLOW, ret);
-				} else {
-					EXPECT_LE(0, ret);
-					katomic_undefine(self->k, 1);
-					ASSERT_EQ(0, katomic_define(self->k, 1, t->nr,
-						  KATOMIC_SYNC_DEFAULT, 7));
-					continue;
-				}
-				EXPECT_EQ(0, memcmp(&op, &copy, sizeof(op)));
-				EXPECT_EQ(7, load(_metadata, self->k, 1, t->nr));
+	ASSERT_EQ(0, katomic_define(k, 1, t->nr, sync, 7));
+	for (n = 0; n < 2; n++) {
+		for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+			op = (struct katomic_op){ .id = 1, .type = t->nr,
+						  .op = opc, .result = 0x5a5a };
+			*(n ? &op.arg2 : &op.arg) = edges[i];
+			copy = op;
+			ret = katomic_op(k, &op);
+			if (n >= operands) {
+				EXPECT_EQ(-EINVAL, ret);
+			} else if (!m_fits(t, edges[i])) {
+				EXPECT_EQ(-EOVERFLOW, ret);
+			} else if (!kind_has(sync, opc)) {
+				EXPECT_EQ(-EOPNOTSUPP, ret);
+			} else {
+				EXPECT_LE(0, ret);
+				ASSERT_EQ(0, katomic_undefine(k, 1));
+				ASSERT_EQ(0, katomic_define(k, 1, t->nr, sync, 7));
+				continue;
 			}
+			EXPECT_EQ(0, memcmp(&op, &copy, sizeof(op)));
+			EXPECT_EQ(7, load(_metadata, k, 1, t->nr));
 		}
-		ASSERT_EQ(0, katomic_undefine(self->k, 1));
 	}
+	ASSERT_EQ(0, katomic_undefine(k, 1));
+	if (!_metadata->passed)
+		TH_LOG("%s %s", katomic_sync_name(sync), t->name);
 }
 
-/* The op on a counter of another type, and unknown types: -EINVAL. */
+TEST_F(twin_op, operand_checks)
+{
+	size_t ki, ti;
+
+	for (ki = 0; ki < NR_KINDS; ki++)
+		for (ti = 0; ti < NR_MTYPES; ti++)
+			if (kind_takes(kinds[ki], mtypes[ti].nr))
+				check_operands(_metadata, self->k, kinds[ki],
+					       &mtypes[ti], variant->op,
+					       self->desc->operands);
+}
+
+/* The op on a counter of another type, and unknown types: -EINVAL, for every kind. */
 TEST_F(twin_op, type_must_match)
 {
 	struct katomic_op op = { .id = 2, .op = variant->op };
-	size_t ti;
+	size_t ki, ti;
 
-	ASSERT_EQ(0, katomic_define(self->k, 2, KATOMIC_TYPE_INT64,
-				    KATOMIC_SYNC_DEFAULT, 3));
-	for (ti = 0; ti < NR_MTYPES; ti++) {
-		op.type = mtypes[ti].nr;
-		if (op.type != KATOMIC_TYPE_INT64)
-			EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+	for (ki = 0; ki < NR_KINDS; ki++) {
+		ASSERT_EQ(0, katomic_define(self->k, 2, KATOMIC_TYPE_INT64,
+					    kinds[ki], 3));
+		for (ti = 0; ti < NR_MTYPES; ti++) {
+			op.type = mtypes[ti].nr;
+			if (op.type != KATOMIC_TYPE_INT64)
+				EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+		}
+		op.type = 0;
+		EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+		op.type = KATOMIC_TYPE_LAST + 1;
+		EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
+		EXPECT_EQ(3, load(_metadata, self->k, 2, KATOMIC_TYPE_INT64));
+		ASSERT_EQ(0, katomic_undefine(self->k, 2));
+		if (!_metadata->passed)
+			TH_LOG("%s", katomic_sync_name(kinds[ki]));
 	}
-	op.type = 0;
-	EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
-	op.type = KATOMIC_TYPE_LAST + 1;
-	EXPECT_EQ(-EINVAL, katomic_op(self->k, &op));
-	EXPECT_EQ(3, load(_metadata, self->k, 2, KATOMIC_TYPE_INT64));
 }
 
 #define S(x)	((__u64)(int64_t)(x))
@@ -357,27 +482,35 @@ static const struct vector {
 	{ T(UINT32), O(ADD_UNLESS), 0, 0xffffffff, 1, 0, 0xffffffff, 1 },
 };
 
+/* Every kind that has all the ops (all but PERCPU). */
 TEST_F(twin, vectors)
 {
 	struct katomic_op op;
-	size_t i;
+	size_t ki, i;
 	int ret;
 
-	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
-		const struct vector *v = &vectors[i];
+	for (ki = 0; ki < NR_KINDS; ki++) {
+		if (kinds[ki] == KATOMIC_SYNC_PERCPU)
+			continue;
+		for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+			const struct vector *v = &vectors[i];
 
-		ASSERT_EQ(0, katomic_define(self->k, 3, v->type,
-					    KATOMIC_SYNC_ATOMIC, v->before));
-		op = (struct katomic_op){ .id = 3, .type = v->type, .op = v->op,
-					  .arg = v->arg, .arg2 = v->arg2 };
-		ret = katomic_op(self->k, &op);
-		if (ret != v->applied || op.result != v->result)
-			TH_LOG("vector %zu: %s %s", i, katomic_op_name(v->op),
-			       katomic_type_name(v->type));
-		EXPECT_EQ(v->applied, ret);
-		EXPECT_EQ(v->result, op.result);
-		EXPECT_EQ(v->after, load(_metadata, self->k, 3, v->type));
-		ASSERT_EQ(0, katomic_undefine(self->k, 3));
+			ASSERT_EQ(0, katomic_define(self->k, 3, v->type,
+						    kinds[ki], v->before));
+			op = (struct katomic_op){ .id = 3, .type = v->type,
+						  .op = v->op, .arg = v->arg,
+						  .arg2 = v->arg2 };
+			ret = katomic_op(self->k, &op);
+			if (ret != v->applied || op.result != v->result)
+				TH_LOG("vector %zu: %s %s %s", i,
+				       katomic_sync_name(kinds[ki]),
+				       katomic_op_name(v->op),
+				       katomic_type_name(v->type));
+			EXPECT_EQ(v->applied, ret);
+			EXPECT_EQ(v->result, op.result);
+			EXPECT_EQ(v->after, load(_metadata, self->k, 3, v->type));
+			ASSERT_EQ(0, katomic_undefine(self->k, 3));
+		}
 	}
 }
 
@@ -391,8 +524,12 @@ static __u64 run(struct __test_metadata *_metadata, struct katomic *k,
 	return op.result;
 }
 
-/* OR in, AND out and XOR each bit in turn, checking every old value. */
-TEST_F(twin, bit_sweeps)
+/*
+ * OR in, AND out and XOR each bit in turn, checking every old value, on
+ * every kind that has the bit ops.
+ */
+static void bit_sweeps(struct __test_metadata *_metadata, struct katomic *k,
+		       unsigned int sync)
 {
 	unsigned int bit;
 	size_t ti;
@@ -403,31 +540,43 @@ TEST_F(twin, bit_sweeps)
 		__u64 ones = t->is_signed || t->bits == 64 ?
 			     UINT64_MAX : (UINT64_C(1) << t->bits) - 1;
 
-		ASSERT_EQ(0, katomic_define(self->k, 0, t->nr,
-					    KATOMIC_SYNC_ATOMIC, 0));
+		ASSERT_EQ(0, katomic_define(k, 0, t->nr, sync, 0));
 		for (acc = 0, bit = 0; bit < t->bits; bit++) {
 			EXPECT_EQ(m_wrap(t, acc),
-				  run(_metadata, self->k, t, KATOMIC_OP_OR,
+				  run(_metadata, k, t, KATOMIC_OP_OR,
 				      m_wrap(t, (mint)1 << bit)));
 			acc |= (mint)1 << bit;
 		}
-		EXPECT_EQ(ones, load(_metadata, self->k, 0, t->nr));
+		EXPECT_EQ(ones, load(_metadata, k, 0, t->nr));
 		for (bit = 0; bit < t->bits; bit++) {
 			EXPECT_EQ(m_wrap(t, acc),
-				  run(_metadata, self->k, t, KATOMIC_OP_AND,
+				  run(_metadata, k, t, KATOMIC_OP_AND,
 				      m_wrap(t, ~((mint)1 << bit))));
 			acc &= ~((mint)1 << bit);
 		}
-		EXPECT_EQ(0, load(_metadata, self->k, 0, t->nr));
+		EXPECT_EQ(0, load(_metadata, k, 0, t->nr));
 		for (bit = 0; bit < 2 * t->bits; bit++) {
 			EXPECT_EQ(m_wrap(t, acc),
-				  run(_metadata, self->k, t, KATOMIC_OP_XOR,
+				  run(_metadata, k, t, KATOMIC_OP_XOR,
 				      m_wrap(t, (mint)1 << bit % t->bits)));
 			acc ^= (mint)1 << bit % t->bits;
 		}
-		EXPECT_EQ(0, load(_metadata, self->k, 0, t->nr));
-		ASSERT_EQ(0, katomic_undefine(self->k, 0));
+		EXPECT_EQ(0, load(_metadata, k, 0, t->nr));
+		ASSERT_EQ(0, katomic_undefine(k, 0));
+		if (!_metadata->passed) {
+			TH_LOG("%s %s", katomic_sync_name(sync), t->name);
+			return;
+		}
 	}
+}
+
+TEST_F(twin, bit_sweeps)
+{
+	size_t ki;
+
+	for (ki = 0; ki < NR_KINDS; ki++)
+		if (kinds[ki] != KATOMIC_SYNC_PERCPU)
+			bit_sweeps(_metadata, self->k, kinds[ki]);
 }
 
 TEST_F(twin, define_errors)
@@ -448,11 +597,25 @@ TEST_F(twin, define_errors)
 	EXPECT_EQ(-EINVAL, katomic_define(self->k, 1, KATOMIC_TYPE_INT32,
 					  KATOMIC_SYNC_LAST + 1, 0));
 	EXPECT_EQ(-EINVAL, katomic_define(self->k, 1, KATOMIC_TYPE_INT32, 255, 0));
-	/* The twin has ATOMIC only; RCU and SEQLOCK are slot kinds. */
-	for (sync = 0; sync <= KATOMIC_SYNC_LAST; sync++)
-		if (sync != KATOMIC_SYNC_DEFAULT && sync != KATOMIC_SYNC_ATOMIC)
-			EXPECT_EQ(-EOPNOTSUPP, katomic_define(self->k, 1,
-					KATOMIC_TYPE_INT64, sync, 0));
+	/*
+	 * Every counter kind defines every type, but PERCPU only INT64 and
+	 * UINT64; RCU and SEQLOCK are slot kinds.
+	 */
+	for (sync = 0; sync <= KATOMIC_SYNC_LAST; sync++) {
+		for (ti = 0; ti < NR_MTYPES; ti++) {
+			int ret = katomic_define(self->k, 1, mtypes[ti].nr,
+						 sync, 0);
+
+			if (sync == KATOMIC_SYNC_RCU ||
+			    sync == KATOMIC_SYNC_SEQLOCK ||
+			    !kind_takes(sync, mtypes[ti].nr)) {
+				EXPECT_EQ(-EOPNOTSUPP, ret);
+				continue;
+			}
+			EXPECT_EQ(0, ret);
+			EXPECT_EQ(0, katomic_undefine(self->k, 1));
+		}
+	}
 	/* Every field of the struct is checked. */
 	EXPECT_EQ(0, katomic_define_raw(self->k, &d));
 	EXPECT_EQ(-EEXIST, katomic_define_raw(self->k, &d));
@@ -488,6 +651,161 @@ TEST_F(twin, define_errors)
 			EXPECT_EQ(0, katomic_undefine(self->k, 1));
 		}
 	}
+}
+
+/*
+ * Where several faults are present, the module's order (kinds.md): id,
+ * flags, reserved, type, sync (-EINVAL); kind and type (-EOPNOTSUPP);
+ * param (-EINVAL); init (-EOVERFLOW); defined (-EEXIST).
+ */
+TEST_F(twin, define_errno_order)
+{
+	struct katomic_define d = {
+		.id = NR_COUNTERS, .object = KATOMIC_OBJ_COUNTER,
+		.type = KATOMIC_TYPE_INT32, .sync = KATOMIC_SYNC_PERCPU,
+		.init = 0x100000000, .param = 1,
+	};
+
+	ASSERT_EQ(0, katomic_define(self->k, 1, KATOMIC_TYPE_INT32,
+				    KATOMIC_SYNC_ATOMIC, 0));
+	/* step 1 before all the rest */
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	d.id = 1;
+	d.flags = 1;
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	d.flags = 0;
+	d.reserved = 1;
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	d.reserved = 0;
+	d.type = 0;
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	d.type = KATOMIC_TYPE_INT32;
+	d.sync = KATOMIC_SYNC_LAST + 1;
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	/* step 2: PERCPU's type, slot kinds; before param and init */
+	d.sync = KATOMIC_SYNC_PERCPU;
+	EXPECT_EQ(-EOPNOTSUPP, katomic_define_raw(self->k, &d));
+	d.sync = KATOMIC_SYNC_RCU;
+	EXPECT_EQ(-EOPNOTSUPP, katomic_define_raw(self->k, &d));
+	d.sync = KATOMIC_SYNC_SEQLOCK;
+	EXPECT_EQ(-EOPNOTSUPP, katomic_define_raw(self->k, &d));
+	/* step 3: param; before init and -EEXIST */
+	d.sync = KATOMIC_SYNC_SPINLOCK;
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	d.sync = KATOMIC_SYNC_NONE;
+	d.param = 1000001;
+	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	/* step 4: init; before -EEXIST (counter 1 is defined) */
+	d.param = 1000000;
+	EXPECT_EQ(-EOVERFLOW, katomic_define_raw(self->k, &d));
+	d.init = 0;
+	EXPECT_EQ(-EEXIST, katomic_define_raw(self->k, &d));
+	/* Counter 1 is still the ATOMIC counter it was. */
+	EXPECT_EQ(0, katomic_query_raw(self->k, &d));
+	EXPECT_EQ(KATOMIC_SYNC_ATOMIC, d.sync);
+	EXPECT_EQ(0, d.param);
+}
+
+/*
+ * param: NONE's delay, 0..1,000,000 ns; every other kind takes 0 only.
+ * QUERY reports it (0 for the other kinds), and it goes with UNDEFINE.
+ */
+TEST_F(twin, param_and_query)
+{
+	static const __u64 params[] = { 1, 2, 999999, 1000000, 1000001,
+					UINT32_MAX, 1ULL << 32, UINT64_MAX };
+	struct katomic_define d = {
+		.id = 5, .object = KATOMIC_OBJ_COUNTER,
+		.type = KATOMIC_TYPE_INT64,
+	};
+	size_t i, ki;
+
+	for (ki = 0; ki < NR_KINDS; ki++) {
+		d.sync = kinds[ki];
+		for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+			d.param = params[i];
+			if (kinds[ki] != KATOMIC_SYNC_NONE ||
+			    params[i] > 1000000) {
+				EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+				continue;
+			}
+			ASSERT_EQ(0, katomic_define_raw(self->k, &d));
+			d = (struct katomic_define){
+				.id = 5, .object = KATOMIC_OBJ_COUNTER,
+			};
+			EXPECT_EQ(0, katomic_query_raw(self->k, &d));
+			EXPECT_EQ(KATOMIC_TYPE_INT64, d.type);
+			EXPECT_EQ(KATOMIC_SYNC_NONE, d.sync);
+			EXPECT_EQ(params[i], d.param);
+			EXPECT_EQ(0, katomic_undefine(self->k, 5));
+		}
+		d.param = 0;
+		ASSERT_EQ(0, katomic_define_raw(self->k, &d));
+		d.param = 77;
+		EXPECT_EQ(0, katomic_query_raw(self->k, &d));
+		EXPECT_EQ(kinds[ki], d.sync);
+		EXPECT_EQ(0, d.param);
+		EXPECT_EQ(0, katomic_undefine(self->k, 5));
+	}
+	/* A later ATOMIC counter of the id does not inherit NONE's delay. */
+	d.sync = KATOMIC_SYNC_NONE;
+	d.param = 1000;
+	ASSERT_EQ(0, katomic_define_raw(self->k, &d));
+	EXPECT_EQ(0, katomic_undefine(self->k, 5));
+	ASSERT_EQ(0, katomic_define(self->k, 5, KATOMIC_TYPE_INT64,
+				    KATOMIC_SYNC_DEFAULT, 0));
+	d.param = 77;
+	EXPECT_EQ(0, katomic_query_raw(self->k, &d));
+	EXPECT_EQ(KATOMIC_SYNC_ATOMIC, d.sync);
+	EXPECT_EQ(0, d.param);
+}
+
+/* ns since an arbitrary point. */
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * NONE waits param ns between its load and its store: N ops that store
+ * take at least N * param.  Ops that do not store (LOAD, a CAS that fails)
+ * do not wait: 2000 of them take less than the 2 s they would if they did.
+ */
+TEST_F(twin, none_delay)
+{
+	struct katomic_define d = {
+		.id = 6, .object = KATOMIC_OBJ_COUNTER,
+		.type = KATOMIC_TYPE_UINT32, .sync = KATOMIC_SYNC_NONE,
+		.param = 1000000,
+	};
+	struct katomic_op op = { .id = 6, .type = KATOMIC_TYPE_UINT32 };
+	int64_t start;
+	int i;
+
+	ASSERT_EQ(0, katomic_define_raw(self->k, &d));
+	start = now_ns();
+	for (i = 0; i < 10; i++) {
+		op.op = KATOMIC_OP_ADD;
+		op.arg = 1;
+		EXPECT_EQ(0, katomic_op(self->k, &op));
+		EXPECT_EQ(i + 1, op.result);
+	}
+	EXPECT_LE(10 * 1000000, now_ns() - start);
+	start = now_ns();
+	for (i = 0; i < 1000; i++) {
+		op = (struct katomic_op){ .id = 6, .type = KATOMIC_TYPE_UINT32,
+					  .op = KATOMIC_OP_LOAD };
+		EXPECT_EQ(0, katomic_op(self->k, &op));
+		op = (struct katomic_op){ .id = 6, .type = KATOMIC_TYPE_UINT32,
+					  .op = KATOMIC_OP_CAS, .arg = 0,
+					  .arg2 = 1 };
+		EXPECT_EQ(0, katomic_op(self->k, &op));
+	}
+	EXPECT_GT(2000 * (int64_t)1000000, now_ns() - start);
+	EXPECT_EQ(10, load(_metadata, self->k, 6, KATOMIC_TYPE_UINT32));
 }
 
 TEST_F(twin, undefine_and_query)
@@ -587,7 +905,7 @@ TEST_F(twin, info)
 	memset(&info, 0xff, sizeof(info));
 	ASSERT_EQ(0, katomic_info(self->k, &info));
 	EXPECT_EQ(KATOMIC_ABI_VERSION, info.abi_version);
-	EXPECT_EQ(0, info.features);
+	EXPECT_EQ(KATOMIC_FEAT_SYNC_KINDS, info.features);
 	EXPECT_EQ(NR_COUNTERS, info.nr_counters);
 	EXPECT_EQ(0, info.nr_slots);
 	EXPECT_EQ(PTR_BITS, info.ptr_bits);
