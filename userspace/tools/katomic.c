@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hammer.h"
 #include "katomic.h"
 
 enum { EXIT_OK, EXIT_FAILED, EXIT_USAGE };
@@ -50,6 +51,7 @@ struct command {
 	int min_args, max_args;
 	bool define_options;	/* takes --sync, --init */
 	bool needs_handle;
+	/* NULL: the command runs on its own, by its own main (hammer) */
 	int (*run)(struct cli *c, const struct cmdline *l);
 };
 
@@ -344,6 +346,8 @@ static const struct command commands[] = {
 	  0, 0, false, true, cmd_list },
 	{ "help", "[COMMAND]", "this text, or one command's", 0, 1, false,
 	  false, cmd_help },
+	{ .name = "hammer", .args = "[OPTION]...",
+	  .help = "race threads on counters, count lost updates" },
 };
 
 /* The op commands: name, arguments and help come from the op's description. */
@@ -405,6 +409,7 @@ static void print_usage(void)
 	size_t i;
 
 	printf("usage: katomic [--device PATH | --twin] [--hex] COMMAND [ARG]... [, COMMAND [ARG]...]...\n"
+	       "       katomic [--device PATH] hammer [OPTION]...\n"
 	       "\n"
 	       "Runs commands on the counters of /dev/katomic (or PATH).  With --twin they\n"
 	       "run on an in-process user-space twin instead (%d counters, C11 atomics,\n"
@@ -440,6 +445,7 @@ static void print_usage(void)
 	      "'not-applied' (cas swapped, max/min changed the value, add-unless added).\n"
 	      "Values print in decimal, signed for INT types; --hex prints hex, negative\n"
 	      "values as -0x..., so every value printed parses back.\n"
+	      "hammer runs on its own, not in a chain: katomic help hammer tells more.\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 an operation failed, 2 usage error.\n", stdout);
 }
@@ -457,6 +463,10 @@ static int cmd_help(struct cli *c, const struct cmdline *l)
 	cmd = find_command(l->args[0], &op_nr);
 	if (!cmd)
 		return usage_error(l, "unknown command '%s'", l->args[0]);
+	if (!cmd->run) {
+		hammer_usage(stdout);
+		return EXIT_OK;
+	}
 	print_command(cmd, op_nr < 0 ? NULL : katomic_op_desc(op_nr));
 	return EXIT_OK;
 }
@@ -532,6 +542,9 @@ static int parse_line(const struct cli *c, char **tok, int n,
 	l->cmd = find_command(tok[0], &l->op_nr);
 	if (!l->cmd)
 		return usage_error(NULL, "unknown command '%s' (try katomic --help)",
+				   tok[0]);
+	if (!l->cmd->run)
+		return usage_error(NULL, "%s runs on its own, not in a chain",
 				   tok[0]);
 	if (l->cmd == &op_command)
 		l->op = katomic_op_desc(l->op_nr);
@@ -613,6 +626,12 @@ int main(int argc, char **argv)
 	}
 	if (first >= argc)
 		return usage_error(NULL, "missing command (try katomic --help)");
+	if (!strcmp(argv[first], "hammer")) {
+		if (c.twin || c.hex)
+			return usage_error(NULL, "hammer takes no --twin or --hex (user:KIND targets run on twins)");
+		return hammer_main(argc - first, argv + first, c.device,
+				   open_hint);
+	}
 	lines = calloc(argc, sizeof(*lines));
 	if (!lines)
 		return EXIT_FAILED;
