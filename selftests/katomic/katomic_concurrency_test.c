@@ -33,31 +33,6 @@
 #include "kselftest_harness.h"
 #include "katomic_test.h"
 
-#define KT_MAX_THREADS	64
-
-static unsigned long env_ulong(const char *name, unsigned long def,
-			       unsigned long min, unsigned long max)
-{
-	const char *s = getenv(name);
-	unsigned long v;
-	char *end;
-
-	if (!s || !*s)
-		return def;
-	v = strtoul(s, &end, 0);
-	if (*end || v < min || v > max)
-		return def;
-	return v;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 struct worker {
 	pthread_t th;
 	unsigned int idx;
@@ -122,8 +97,8 @@ struct crew {
 
 static void crew_init(struct crew *c)
 {
-	c->nthreads = env_ulong("KATOMIC_THREADS", 4, 2, KT_MAX_THREADS);
-	c->iters = env_ulong("KATOMIC_ITERS", 100000, 1, 100000000);
+	c->nthreads = kt_env_ulong("KATOMIC_THREADS", 4, 2, KT_MAX_THREADS);
+	c->iters = kt_env_ulong("KATOMIC_ITERS", 100000, 1, 100000000);
 }
 
 /*
@@ -141,7 +116,7 @@ static void crew_run(struct __test_metadata *_metadata, struct crew *c,
 		c->w[i].idx = i;
 		c->w[i].bar = &c->bar;
 	}
-	t0 = now();
+	t0 = kt_now();
 	for (i = 0; i < c->nthreads; i++)
 		ASSERT_EQ(0, pthread_create(&c->w[i].th, NULL, fn, &c->w[i]));
 	for (i = 0; i < c->nthreads; i++)
@@ -149,10 +124,10 @@ static void crew_run(struct __test_metadata *_metadata, struct crew *c,
 	pthread_barrier_destroy(&c->bar);
 	if (c->w[0].iters)
 		TH_LOG("%s: %u threads x %lu in %.2f s", what, c->nthreads,
-		       c->w[0].iters, now() - t0);
+		       c->w[0].iters, kt_now() - t0);
 	else
 		TH_LOG("%s: %u threads in %.2f s", what, c->nthreads,
-		       now() - t0);
+		       kt_now() - t0);
 }
 
 /* The main thread's verdict on what the workers recorded. */
@@ -471,7 +446,7 @@ static unsigned int rnd(unsigned int *s)
 static bool race_more(struct worker *w, double end)
 {
 	return __atomic_load_n(w->adds, __ATOMIC_RELAXED) < RACE_MIN_CALLS &&
-	       now() < end;
+	       kt_now() < end;
 }
 
 /*
@@ -486,7 +461,7 @@ static void *race_worker(void *arg)
 	struct worker *w = arg;
 	unsigned int seed = w->idx * 7919 + 1;
 	bool definer = w->idx < 2;
-	double end = now() + RACE_MAX_SECS;
+	double end = kt_now() + RACE_MAX_SECS;
 	unsigned long k;
 
 	pthread_barrier_wait(w->bar);
@@ -568,7 +543,7 @@ FIXTURE_TEARDOWN(race)
 
 TEST_F_TIMEOUT(race, define_undefine, 120)
 {
-	unsigned long iters = env_ulong("KATOMIC_RACE_ITERS", 400, 1,
+	unsigned long iters = kt_env_ulong("KATOMIC_RACE_ITERS", 400, 1,
 					100000000);
 	/* the op threads' ops, their QUERYs, and the definers' calls */
 	unsigned long tot[5] = { 0 }, qtot[5] = { 0 }, dtot[5] = { 0 };
@@ -676,13 +651,13 @@ TEST_F_TIMEOUT(race, define_undefine, 120)
 
 static void stale_checker(struct worker *w)
 {
-	double end = now() + w->secs;
+	double end = kt_now() + w->secs;
 	unsigned long k, a, m, spins;
 	unsigned int j;
 	__u64 v;
 	int r;
 
-	for (k = 0; k < w->min_cycles || now() < end; k++) {
+	for (k = 0; k < w->min_cycles || kt_now() < end; k++) {
 		/* INT64 -> INT32 */
 		r = kt_undefine(w->fd, w->id);
 		if (r) {
@@ -769,7 +744,7 @@ static void *stale_worker(void *arg)
 TEST_F_TIMEOUT(race, stale_op, 120)
 {
 	unsigned long tot[5] = { 0 }, ops = 0, adds = 0, mismatches = 0;
-	double secs = env_ulong("KATOMIC_STALE_SECS", 4, 0, 3600);
+	double secs = kt_env_ulong("KATOMIC_STALE_SECS", 4, 0, 3600);
 	unsigned int i, j, stop = 0;
 	struct worker *chk = &self->c.w[0];
 	__u64 v = KT_POISON;

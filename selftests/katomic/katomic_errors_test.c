@@ -922,16 +922,6 @@ TEST_F(dev, shared_global_context)
 
 /* ---- access modes ------------------------------------------------------ */
 
-static const struct kt_type *type_of(__u8 type)
-{
-	const struct kt_type *t;
-
-	kt_for_each_type(t)
-		if (t->type == type)
-			return t;
-	return NULL;
-}
-
 /*
  * A descriptor not open for writing may INFO, NOP, QUERY and LOAD;
  * DEFINE, UNDEFINE and every other op are -EBADF (as write(2) on it
@@ -939,7 +929,7 @@ static const struct kt_type *type_of(__u8 type)
  */
 TEST_F(dev, readonly_descriptor)
 {
-	const struct kt_type *t = type_of(KATOMIC_TYPE_INT64);
+	const struct kt_type *t = kt_type_of(KATOMIC_TYPE_INT64);
 	struct katomic_define d, q;
 	struct katomic_info info;
 	struct katomic_op o;
@@ -1012,7 +1002,7 @@ TEST_F(dev, write_descriptors)
 		{ O_WRONLY, "O_WRONLY" },
 		{ O_RDWR, "O_RDWR" },
 	};
-	const struct kt_type *t = type_of(KATOMIC_TYPE_INT64);
+	const struct kt_type *t = kt_type_of(KATOMIC_TYPE_INT64);
 	struct katomic_info info;
 	struct katomic_define q;
 	struct kt_expect e;

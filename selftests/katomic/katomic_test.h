@@ -11,12 +11,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/katomic.h>
@@ -120,6 +123,105 @@ static inline struct kt_type kt_resolve(const struct kt_type *t,
 		r.bits = ptr_bits;
 	return r;
 }
+
+/* The table's row of a type number, or NULL for an unknown one. */
+static inline const struct kt_type *kt_type_of(__u8 type)
+{
+	const struct kt_type *t;
+
+	kt_for_each_type(t)
+		if (t->type == type)
+			return t;
+	return NULL;
+}
+
+struct kt_sync {
+	const char *name;
+	__u8 sync;		/* KATOMIC_SYNC_* */
+};
+
+#define KT_SYNC_ENTRY(N, nr, lname)	{ .name = #lname, .sync = (nr) },
+static const struct kt_sync kt_syncs[] = {
+	KATOMIC_SYNC_TABLE(KT_SYNC_ENTRY)
+};
+#define KT_NR_SYNCS	KT_ARRAY_SIZE(kt_syncs)
+
+static inline const char *kt_sync_name(__u8 sync)
+{
+	unsigned int i;
+
+	for (i = 0; i < KT_NR_SYNCS; i++)
+		if (kt_syncs[i].sync == sync)
+			return kt_syncs[i].name;
+	return "?";
+}
+
+/*
+ * A fixture run once per counter kind and type: a program defines
+ * KT_KIND_FIXTURE as the fixture's name, declares its variant (the kind
+ * in sync, the type in t) with KT_KIND_VARIANT_DECL, then adds the
+ * variants of each kind with KT_KIND_VARIANTS(NONE), (ATOMIC), ...: one
+ * per row of KATOMIC_TYPE_TABLE, named kind_type (mutex_int64), PERCPU
+ * only for the 64-bit types it takes.
+ */
+#define KT__KIND_ROW(SN, sname, N, nr, lname, nbits, sgn)		\
+	KT__VARIANT_ADD(KT_KIND_FIXTURE, sname##_##lname) {		\
+		.sync = KATOMIC_SYNC_##SN,				\
+		.t = KT_TYPE_INIT(nr, lname, nbits, sgn),		\
+	};
+#define KT__IF_64_64(x)	x
+#define KT__IF_64_32(x)
+#define KT__IF_64_0(x)
+#define KT__KIND_NONE(...)	KT__KIND_ROW(NONE, none, __VA_ARGS__)
+#define KT__KIND_ATOMIC(...)	KT__KIND_ROW(ATOMIC, atomic, __VA_ARGS__)
+#define KT__KIND_SPINLOCK(...)	KT__KIND_ROW(SPINLOCK, spinlock, __VA_ARGS__)
+#define KT__KIND_MUTEX(...)	KT__KIND_ROW(MUTEX, mutex, __VA_ARGS__)
+#define KT__KIND_PERCPU(N, nr, lname, nbits, sgn)			\
+	KT__IF_64_##nbits(KT__KIND_ROW(PERCPU, percpu, N, nr, lname, nbits, sgn))
+#define KT_KIND_VARIANT_DECL						\
+	KT__VARIANT(KT_KIND_FIXTURE) {					\
+		__u8 sync;						\
+		struct kt_type t;					\
+	};
+#define KT_KIND_VARIANTS(SN)	KATOMIC_TYPE_TABLE(KT__KIND_##SN)
+
+/* The kind DEFINE makes of sync: DEFAULT is ATOMIC. */
+static inline __u8 kt_sync_resolve(__u8 sync)
+{
+	return sync == KATOMIC_SYNC_DEFAULT ? KATOMIC_SYNC_ATOMIC : sync;
+}
+
+/* Is sync a kind counters take (RCU and SEQLOCK are slot kinds)? */
+static inline bool kt_sync_counter(__u8 sync)
+{
+	switch (kt_sync_resolve(sync)) {
+	case KATOMIC_SYNC_NONE:
+	case KATOMIC_SYNC_ATOMIC:
+	case KATOMIC_SYNC_SPINLOCK:
+	case KATOMIC_SYNC_MUTEX:
+	case KATOMIC_SYNC_PERCPU:
+		return true;
+	}
+	return false;
+}
+
+/* Does a counter of kind sync take type (PERCPU: INT64 and UINT64)? */
+static inline bool kt_sync_takes(__u8 sync, __u8 type)
+{
+	return kt_sync_resolve(sync) != KATOMIC_SYNC_PERCPU ||
+	       type == KATOMIC_TYPE_INT64 || type == KATOMIC_TYPE_UINT64;
+}
+
+/* Does a counter of kind sync run op (PERCPU: LOAD, STORE and ADD)? */
+static inline bool kt_sync_runs(__u8 sync, __u8 op)
+{
+	return kt_sync_resolve(sync) != KATOMIC_SYNC_PERCPU ||
+	       op == KATOMIC_OP_LOAD || op == KATOMIC_OP_STORE ||
+	       op == KATOMIC_OP_ADD;
+}
+
+/* NONE's param: a delay in ns between its load and its store, at most. */
+#define KT_NONE_MAX_DELAY	1000000ULL
 
 /* ---- the reference model ---------------------------------------------- */
 
@@ -228,6 +330,60 @@ static inline struct kt_expect kt_model(const struct kt_type *t, __u8 op,
 }
 
 /*
+ * What op does to a counter of kind sync holding cur, single-threaded:
+ * 0 and *e as kt_model() says, PERCPU's ADD reporting result 0; or
+ * -EOPNOTSUPP for an op the kind does not run (the counter unchanged).
+ */
+static inline int kt_sync_model(__u8 sync, const struct kt_type *t, __u8 op,
+				__u64 cur, __u64 arg, __u64 arg2,
+				struct kt_expect *e)
+{
+	*e = kt_model(t, op, cur, arg, arg2);
+	if (!kt_sync_runs(sync, op)) {
+		e->result = cur;
+		e->value = cur;
+		e->applied = 0;
+		return -EOPNOTSUPP;
+	}
+	if (kt_sync_resolve(sync) == KATOMIC_SYNC_PERCPU &&
+	    op == KATOMIC_OP_ADD)
+		e->result = 0;
+	return 0;
+}
+
+/*
+ * The errno of DEFINE of a counter, in the module's order of checks:
+ * id, flags, reserved, type, sync number (-EINVAL); a kind counters do
+ * not take, or one of features' absent SYNC_KINDS, or PERCPU of a type
+ * other than INT64/UINT64 (-EOPNOTSUPP); param (-EINVAL); init
+ * (-EOVERFLOW); an id already defined (-EEXIST).  d->object must be
+ * KATOMIC_OBJ_COUNTER.
+ */
+static inline int kt_define_errno(const struct katomic_define *d,
+				  __u32 nr_counters, unsigned int ptr_bits,
+				  __u32 features, bool defined)
+{
+	const struct kt_type *tp = kt_type_of(d->type);
+	__u8 sync = kt_sync_resolve(d->sync);
+	struct kt_type t;
+
+	if (d->id >= nr_counters || d->flags || d->reserved || !tp ||
+	    d->sync > KATOMIC_SYNC_LAST)
+		return -EINVAL;
+	if (!kt_sync_counter(sync) || !kt_sync_takes(sync, d->type) ||
+	    (sync != KATOMIC_SYNC_ATOMIC &&
+	     !(features & KATOMIC_FEAT_SYNC_KINDS)))
+		return -EOPNOTSUPP;
+	if (sync == KATOMIC_SYNC_NONE ? d->param > KT_NONE_MAX_DELAY
+				      : d->param != 0)
+		return -EINVAL;
+	t = kt_resolve(tp, ptr_bits);
+	if (!kt_fits(&t, d->init))
+		return -EOVERFLOW;
+	return defined ? -EEXIST : 0;
+}
+
+/*
  * Values worth trying for a type: small ones, every width's edges, bit
  * patterns and the atomic64_test vectors, each in the type's canonical
  * form, without duplicates.  Returns how many were written to out.
@@ -305,6 +461,18 @@ static inline int kt_define(int fd, __u32 id, __u8 type, __u8 sync, __u64 init)
 	struct katomic_define d = {
 		.id = id, .object = KATOMIC_OBJ_COUNTER, .type = type,
 		.sync = sync, .init = init,
+	};
+
+	return kt_ioctl(fd, KATOMIC_IOC_DEFINE, &d);
+}
+
+/* DEFINE with a kind's param (NONE's delay). */
+static inline int kt_define_param(int fd, __u32 id, __u8 type, __u8 sync,
+				  __u64 init, __u64 param)
+{
+	struct katomic_define d = {
+		.id = id, .object = KATOMIC_OBJ_COUNTER, .type = type,
+		.sync = sync, .init = init, .param = param,
 	};
 
 	return kt_ioctl(fd, KATOMIC_IOC_DEFINE, &d);
@@ -395,6 +563,143 @@ static inline int kt_param(const char *name, unsigned long *val)
 	if (errno || end == buf)
 		return -EINVAL;
 	return 0;
+}
+
+/* ---- time, knobs, randomness ------------------------------------------ */
+
+static inline double kt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The environment's name as a number in [min, max], else def. */
+static inline unsigned long kt_env_ulong(const char *name, unsigned long def,
+					 unsigned long min, unsigned long max)
+{
+	const char *s = getenv(name);
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || v < min || v > max)
+		return def;
+	return v;
+}
+
+/* splitmix64: a seeded sequence, the same on every run and machine. */
+static inline __u64 kt_rand(__u64 *state)
+{
+	__u64 z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* ---- threads and CPUs ---------------------------------------------------- */
+
+#define KT_MAX_THREADS	64
+
+/*
+ * A crew of threads that start together.  Each thread's argument begins
+ * with a struct kt_thread; the thread calls kt_thread_go() first and
+ * returns at once if it says false (the crew could not be started).
+ */
+struct kt_crew;
+
+struct kt_thread {
+	unsigned int idx;
+	struct kt_crew *crew;
+};
+
+struct kt_crew {
+	unsigned int n;			/* threads running */
+	int gate;			/* 0 wait, 1 go, -1 give up */
+	pthread_t th[KT_MAX_THREADS];
+};
+
+static inline bool kt_thread_go(struct kt_thread *t)
+{
+	int g;
+
+	while (!(g = __atomic_load_n(&t->crew->gate, __ATOMIC_ACQUIRE)))
+		sched_yield();
+	return g > 0;
+}
+
+/*
+ * Start n threads on fn, the i-th with the kt_thread at base + i * stride,
+ * and open the gate once all run.  0, or -errno with no thread left.
+ */
+static inline int kt_crew_start(struct kt_crew *c, unsigned int n,
+				void *(*fn)(void *), void *base, size_t stride)
+{
+	unsigned int i;
+	int r = 0;
+
+	if (n > KT_MAX_THREADS)
+		return -EINVAL;
+	c->n = 0;
+	c->gate = 0;
+	for (i = 0; i < n; i++) {
+		struct kt_thread *t = (void *)((char *)base + i * stride);
+
+		t->idx = i;
+		t->crew = c;
+		r = pthread_create(&c->th[i], NULL, fn, t);
+		if (r)
+			break;
+		c->n++;
+	}
+	__atomic_store_n(&c->gate, r ? -1 : 1, __ATOMIC_RELEASE);
+	if (!r)
+		return 0;
+	for (i = 0; i < c->n; i++)
+		pthread_join(c->th[i], NULL);
+	c->n = 0;
+	return -r;
+}
+
+static inline void kt_crew_join(struct kt_crew *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n; i++)
+		pthread_join(c->th[i], NULL);
+	c->n = 0;
+}
+
+/* The CPUs the caller may run on, at most max of them; how many. */
+static inline unsigned int kt_cpus(int *cpus, unsigned int max)
+{
+	unsigned int n = 0;
+	cpu_set_t set;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	for (cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			cpus[n++] = cpu;
+	return n;
+}
+
+/* Pin the calling thread to cpu: 0, or -errno. */
+static inline int kt_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -errno;
+	return sched_getcpu() == cpu ? 0 : -EAGAIN;
 }
 
 #endif /* KATOMIC_SELFTEST_H */
