@@ -1,0 +1,836 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * katomic hammer: its own arithmetic (token accounting, lost and its share,
+ * expected, rates) against synthetic data with planted faults, then runs
+ * of the katomic binary ($KATOMIC_BIN, else ../bin/katomic next to this
+ * test) on user-space twins of every kind, checked through --json.
+ *
+ * NONE may or may not lose updates on the host: its rows are only checked
+ * for consistency, and for exactness where no two threads share a value.
+ */
+#include <ctype.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../tools/hammer.h"
+#include "kselftest_harness.h"
+
+/* Arithmetic ---------------------------------------------------------- */
+
+TEST(tokens)
+{
+	unsigned int t;
+	uint64_t k;
+
+	/* k*N+t+1: never 0, distinct, thread t's tokens are t+1 mod N. */
+	for (t = 0; t < 3; t++)
+		for (k = 0; k < 5; k++)
+			EXPECT_EQ(k * 3 + t + 1, hammer_token(3, t, k));
+	EXPECT_EQ(1, hammer_token(1, 0, 0));
+	EXPECT_EQ(UINT64_C(1024) * 1000000 + 1024,
+		  hammer_token(1024, 1023, 1000000));
+}
+
+#define H_THREADS	3
+#define H_OPS		200
+
+/* A deterministic generator for the interleavings. */
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * A serial history of swaps as a correct counter gives it: threads take
+ * turns at random, thread t's k-th swap stores its token on its counter
+ * (one counter, or one per thread) and logs the old value.
+ */
+struct history {
+	uint64_t done[H_THREADS];
+	uint64_t logs[H_THREADS][H_OPS];
+	const uint64_t *log_ptrs[H_THREADS];
+	uint64_t finals[H_THREADS];
+	unsigned int nr_counters;
+};
+
+static void make_history(struct history *h, const uint64_t *done,
+			 bool per_thread, uint64_t seed)
+{
+	uint64_t left = 0, k[H_THREADS] = { 0 }, *counter;
+	unsigned int t;
+
+	memset(h, 0, sizeof(*h));
+	h->nr_counters = per_thread ? H_THREADS : 1;
+	for (t = 0; t < H_THREADS; t++) {
+		h->done[t] = done[t];
+		h->log_ptrs[t] = h->logs[t];
+		left += done[t];
+	}
+	while (left) {
+		t = xorshift(&seed) % H_THREADS;
+		if (k[t] == done[t])
+			continue;
+		counter = &h->finals[per_thread ? t : 0];
+		h->logs[t][k[t]] = *counter;
+		*counter = hammer_token(H_THREADS, t, k[t]);
+		k[t]++;
+		left--;
+	}
+}
+
+static void account(struct __test_metadata *_metadata,
+		    const struct history *h, struct hammer_swap_tally *tally)
+{
+	ASSERT_EQ(0, hammer_swap_account(H_THREADS, h->done, h->log_ptrs,
+					 h->finals, h->nr_counters, tally));
+}
+
+TEST(swap_accounting_exact)
+{
+	const uint64_t full[H_THREADS] = { H_OPS, H_OPS, H_OPS };
+	const uint64_t uneven[H_THREADS] = { H_OPS, 17, 0 };	/* --seconds */
+	struct hammer_swap_tally tally;
+	struct history h;
+	int per_thread;
+
+	for (per_thread = 0; per_thread < 2; per_thread++) {
+		make_history(&h, full, per_thread, 0x9e3779b97f4a7c15);
+		account(_metadata, &h, &tally);
+		EXPECT_EQ(H_THREADS * H_OPS, tally.got);
+		EXPECT_EQ(0, tally.duplicates);
+		EXPECT_EQ(0, tally.foreign);
+
+		make_history(&h, uneven, per_thread, 42);
+		account(_metadata, &h, &tally);
+		EXPECT_EQ(H_OPS + 17, tally.got);
+		EXPECT_EQ(0, tally.duplicates);
+		EXPECT_EQ(0, tally.foreign);
+	}
+	/* Nothing done: the counter still holds its 0. */
+	memset(&h, 0, sizeof(h));
+	h.nr_counters = 1;
+	for (int t = 0; t < H_THREADS; t++)
+		h.log_ptrs[t] = h.logs[t];
+	account(_metadata, &h, &tally);
+	EXPECT_EQ(0, tally.got);
+	EXPECT_EQ(0, tally.duplicates);
+	EXPECT_EQ(0, tally.foreign);
+}
+
+TEST(swap_accounting_planted)
+{
+	const uint64_t full[H_THREADS] = { H_OPS, H_OPS, H_OPS };
+	const uint64_t uneven[H_THREADS] = { 5, H_OPS, 9 };
+	struct hammer_swap_tally tally;
+	struct history h;
+
+	/*
+	 * A lost update as NONE makes it: two swaps read the same old value,
+	 * so one token is returned twice and the one in between never.
+	 */
+	make_history(&h, full, false, 7);
+	h.logs[1][40] = h.logs[2][90];
+	account(_metadata, &h, &tally);
+	EXPECT_EQ(H_THREADS * H_OPS - 1, tally.got);
+	EXPECT_EQ(1, tally.duplicates);
+	EXPECT_EQ(0, tally.foreign);
+
+	/* The final value replaced by one returned before. */
+	make_history(&h, full, false, 8);
+	h.finals[0] = h.logs[1][5];
+	account(_metadata, &h, &tally);
+	EXPECT_EQ(H_THREADS * H_OPS - 1, tally.got);
+	EXPECT_EQ(1, tally.duplicates);
+	EXPECT_EQ(0, tally.foreign);
+
+	/* A counter's initial 0 returned twice, in place of a token. */
+	make_history(&h, full, true, 9);
+	h.logs[2][1] = 0;
+	account(_metadata, &h, &tally);
+	EXPECT_EQ(H_THREADS * H_OPS - 1, tally.got);
+	EXPECT_EQ(1, tally.duplicates);
+
+	/*
+	 * Foreign values: a token thread 0 never stored (k >= done[0]), a
+	 * value beyond every thread's, and a torn value.
+	 */
+	make_history(&h, uneven, false, 10);
+	h.logs[1][3] = hammer_token(H_THREADS, 0, 5);
+	h.logs[1][4] = hammer_token(H_THREADS, 1, H_OPS);
+	h.logs[1][5] = 0xdeadbeef00000000;
+	account(_metadata, &h, &tally);
+	EXPECT_EQ(5 + H_OPS + 9 - 3, tally.got);
+	EXPECT_EQ(0, tally.duplicates);
+	EXPECT_EQ(3, tally.foreign);
+
+	/* A token returned three times: two duplicates, two tokens lost. */
+	make_history(&h, full, false, 11);
+	h.logs[0][10] = h.logs[1][10];
+	h.logs[2][10] = h.logs[1][10];
+	account(_metadata, &h, &tally);
+	EXPECT_EQ(H_THREADS * H_OPS - 2, tally.got);
+	EXPECT_EQ(2, tally.duplicates);
+	EXPECT_EQ(0, tally.foreign);
+}
+
+TEST(lost_and_share)
+{
+	EXPECT_EQ(100, hammer_lost(400, 300));
+	EXPECT_EQ(0, hammer_lost(400, 400));
+	EXPECT_EQ(-5, hammer_lost(400, 405));	/* a bug shows, not hidden */
+	EXPECT_EQ(UINT64_C(1) << 40, hammer_lost(UINT64_C(3) << 40,
+						 UINT64_C(2) << 40));
+	EXPECT_EQ(25.0, hammer_lost_share(400, 100));
+	EXPECT_EQ(100.0, hammer_lost_share(400, 400));
+	EXPECT_EQ(0.0, hammer_lost_share(400, 0));
+	EXPECT_EQ(0.0, hammer_lost_share(0, 0));	/* no NaN */
+	EXPECT_EQ(-1.25, hammer_lost_share(400, -5));
+}
+
+TEST(expected)
+{
+	const uint64_t done[4] = { 10, 0, 7, 1 };
+	const uint64_t none[4] = { 0 };
+
+	/* --ops: what was asked, whatever done says. */
+	EXPECT_EQ(4 * 200000, hammer_expected(200000, 4, done));
+	EXPECT_EQ(4 * 200000, hammer_expected(200000, 4, none));
+	EXPECT_EQ(UINT64_C(1024) * 1000000000000, hammer_expected(1000000000000,
+							    1024, none));
+	/* --seconds: what the threads completed. */
+	EXPECT_EQ(18, hammer_expected(0, 4, done));
+	EXPECT_EQ(0, hammer_expected(0, 4, none));
+	EXPECT_EQ(10, hammer_expected(0, 1, done));
+}
+
+TEST(rates)
+{
+	const uint64_t done[2] = { 100, 200 };
+	const struct timespec start[2] = { { 5, 0 }, { 5, 250000000 } };
+	const struct timespec end[2] = { { 6, 0 }, { 5, 750000000 } };
+	const struct timespec late_end[2] = { { 6, 0 }, { 7, 0 } };
+	struct hammer_rates r;
+
+	/* From the first start to the last end; each thread's own rate. */
+	hammer_rates(2, done, start, end, &r);
+	EXPECT_EQ(1.0, r.seconds);
+	EXPECT_EQ((100.0 / 1.0 + 200.0 / 0.5) / 2, r.per_thread);
+	EXPECT_EQ(300.0, r.total);
+	hammer_rates(2, done, start, late_end, &r);
+	EXPECT_EQ(2.0, r.seconds);
+	EXPECT_EQ((100.0 + 200.0 / 1.75) / 2, r.per_thread);
+	EXPECT_EQ(150.0, r.total);
+	/* No time passed: no rates, no division by zero. */
+	hammer_rates(1, done, start, start, &r);
+	EXPECT_EQ(0.0, r.seconds);
+	EXPECT_EQ(0.0, r.per_thread);
+	EXPECT_EQ(0.0, r.total);
+}
+
+/* Running the command ------------------------------------------------- */
+
+struct run {
+	int status;		/* exit status, 128 + signal if killed */
+	char out[16384];	/* stdout */
+	char err[2048];		/* stderr */
+};
+
+static const char *katomic_bin(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("KATOMIC_BIN");
+	ssize_t n;
+
+	if (env)
+		return env;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n < 0)
+		return "katomic";
+	path[n] = '\0';
+	strncat(dirname(path), "/../bin/katomic", sizeof(path) - strlen(path) - 1);
+	return path;
+}
+
+/*
+ * Runs katomic with args, reading stdout and stderr to their end; if sig,
+ * sends it once stdout contains trigger.  Returns -1 if it could not run.
+ */
+static int run_katomic_signal(struct run *r, const char *const *args,
+			      int sig, const char *trigger)
+{
+	const char *argv[64] = { "katomic" };
+	char *bufs[2] = { r->out, r->err };
+	size_t sizes[2] = { sizeof(r->out), sizeof(r->err) }, len[2] = { 0 };
+	struct pollfd p[2];
+	int out[2], err[2], i, status, open = 2;
+	char scratch[512];
+	bool sent = false;
+	ssize_t n;
+	pid_t pid;
+
+	for (i = 0; args[i] && i < 62; i++)
+		argv[i + 1] = args[i];
+	if (pipe(out) || pipe(err))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]);
+		close(err[0]);
+		execv(katomic_bin(), (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	p[0] = (struct pollfd){ out[0], POLLIN, 0 };
+	p[1] = (struct pollfd){ err[0], POLLIN, 0 };
+	while (open) {
+		if (poll(p, 2, -1) < 0)
+			break;
+		for (i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			if (len[i] < sizes[i] - 1)
+				n = read(p[i].fd, bufs[i] + len[i],
+					 sizes[i] - 1 - len[i]);
+			else
+				n = read(p[i].fd, scratch, sizeof(scratch));
+			if (n <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				open--;
+			} else if (len[i] < sizes[i] - 1) {
+				len[i] += n;
+			}
+		}
+		r->out[len[0]] = '\0';
+		if (sig && !sent && strstr(r->out, trigger)) {
+			kill(pid, sig);
+			sent = true;
+		}
+	}
+	bufs[0][len[0]] = '\0';
+	bufs[1][len[1]] = '\0';
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return 0;
+}
+
+#define KATOMIC(r, ...) \
+	ASSERT_EQ(0, run_katomic_signal(r, (const char *const[]){ __VA_ARGS__, NULL }, 0, NULL))
+
+/* Failure: this exit status, one line "katomic: hammer: ..." with what. */
+static void expect_error(struct __test_metadata *_metadata,
+			 const struct run *r, int status, const char *what)
+{
+	const char *nl = strchr(r->err, '\n');
+
+	if (r->status != status || !strstr(r->err, what))
+		TH_LOG("exit %d, stderr: %s", r->status, r->err);
+	EXPECT_EQ(status, r->status);
+	EXPECT_EQ(0, strncmp(r->err, "katomic: ", 9));
+	EXPECT_NE(NULL, strstr(r->err, what));
+	EXPECT_NE(NULL, nl);
+	if (nl)
+		EXPECT_EQ('\0', nl[1]);		/* one line */
+	EXPECT_STREQ("", r->out);
+}
+
+/* JSON ------------------------------------------------------------------
+ * A strict syntax check of the whole document (RFC 8259's grammar), then
+ * the fields of the result objects by name.
+ */
+static const char *json_value(const char *s, int depth);
+
+static const char *json_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+		s++;
+	return s;
+}
+
+static const char *json_string(const char *s)
+{
+	if (*s++ != '"')
+		return NULL;
+	for (; *s != '"'; s++) {
+		if ((unsigned char)*s < 0x20)
+			return NULL;	/* also the end of the text */
+		if (*s == '\\' && !strchr("\"\\/bfnrtu", *++s))
+			return NULL;
+	}
+	return s + 1;
+}
+
+static const char *json_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return NULL;
+	if (*s == '0' && isdigit((unsigned char)s[1]))
+		return NULL;
+	while (isdigit((unsigned char)*s))
+		s++;
+	if (*s == '.') {
+		if (!isdigit((unsigned char)*++s))
+			return NULL;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!isdigit((unsigned char)*s))
+			return NULL;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	return s;
+}
+
+/* The members of an object or the elements of an array. */
+static const char *json_items(const char *s, char close, int depth)
+{
+	s = json_ws(s);
+	if (*s == close)
+		return s + 1;
+	for (;;) {
+		if (close == '}') {
+			s = json_string(json_ws(s));
+			if (!s)
+				return NULL;
+			s = json_ws(s);
+			if (*s++ != ':')
+				return NULL;
+		}
+		s = json_value(s, depth + 1);
+		if (!s)
+			return NULL;
+		s = json_ws(s);
+		if (*s == close)
+			return s + 1;
+		if (*s++ != ',')
+			return NULL;
+	}
+}
+
+static const char *json_value(const char *s, int depth)
+{
+	if (depth > 16)
+		return NULL;
+	s = json_ws(s);
+	switch (*s) {
+	case '{':
+		return json_items(s + 1, '}', depth);
+	case '[':
+		return json_items(s + 1, ']', depth);
+	case '"':
+		return json_string(s);
+	case 't':
+		return strncmp(s, "true", 4) ? NULL : s + 4;
+	case 'f':
+		return strncmp(s, "false", 5) ? NULL : s + 5;
+	case 'n':
+		return strncmp(s, "null", 4) ? NULL : s + 4;
+	default:
+		return json_number(s);
+	}
+}
+
+static bool json_document(const char *s)
+{
+	s = json_value(s, 0);
+	return s && !*json_ws(s);
+}
+
+/* The value text of "key": in [obj, end), or NULL. */
+static const char *json_field(const char *obj, const char *end,
+			      const char *key)
+{
+	char pattern[64];
+	const char *p;
+
+	snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
+	p = strstr(obj, pattern);
+	return p && p < end ? p + strlen(pattern) : NULL;
+}
+
+/* One object of "results", as the hammer prints them: flat. */
+struct result {
+	char target[32];
+	bool supported;
+	bool has_retries, has_swap;
+	char reason[128];
+	unsigned long long expected, got, retries, duplicates, foreign;
+	long long lost;
+	double lost_share, seconds, ops_per_s, ops_per_s_thread;
+};
+
+#define MAX_RESULTS	16
+
+static void parse_result(const char *obj, const char *end, struct result *r)
+{
+	const char *v;
+
+	memset(r, 0, sizeof(*r));
+	v = json_field(obj, end, "target");
+	if (v)
+		sscanf(v, "\"%31[^\"]\"", r->target);
+	v = json_field(obj, end, "supported");
+	r->supported = v && !strncmp(v, "true", 4);
+	v = json_field(obj, end, "reason");
+	if (v)
+		sscanf(v, "\"%127[^\"]\"", r->reason);
+#define FIELD(name, conv)						\
+	do {								\
+		v = json_field(obj, end, #name);			\
+		if (v)							\
+			r->name = conv(v, NULL, 10);			\
+	} while (0)
+	FIELD(expected, strtoull);
+	FIELD(got, strtoull);
+	FIELD(lost, strtoll);
+	FIELD(duplicates, strtoull);
+	FIELD(foreign, strtoull);
+	FIELD(retries, strtoull);
+#undef FIELD
+	r->has_retries = json_field(obj, end, "retries");
+	r->has_swap = json_field(obj, end, "duplicates") &&
+		      json_field(obj, end, "foreign");
+	v = json_field(obj, end, "lost_share");
+	r->lost_share = v ? strtod(v, NULL) : -1;
+	v = json_field(obj, end, "seconds");
+	r->seconds = v ? strtod(v, NULL) : -1;
+	v = json_field(obj, end, "ops_per_s");
+	r->ops_per_s = v ? strtod(v, NULL) : -1;
+	v = json_field(obj, end, "ops_per_s_thread");
+	r->ops_per_s_thread = v ? strtod(v, NULL) : -1;
+}
+
+/* The results of a --json run; their number, or -1 if malformed. */
+static int parse_results(const char *doc, struct result *res)
+{
+	const char *p = strstr(doc, "\"results\": ["), *end;
+	int n = 0;
+
+	if (!json_document(doc) || !p)
+		return -1;
+	for (p = strchr(p, '{'); p && n < MAX_RESULTS; p = strchr(end, '{')) {
+		end = strchr(p, '}');
+		if (!end)
+			return -1;
+		parse_result(p, end, &res[n++]);
+	}
+	return n;
+}
+
+/* The user targets, every kind. */
+static const char *const kinds[] = { "none", "atomic", "spinlock", "mutex",
+				     "percpu" };
+#define NR_KINDS	5
+#define THREADS		4
+#define OPS		20000
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
+
+/*
+ * The checks of one supported row.  NONE's lost updates are not
+ * guaranteed: its row must add up, and lose nothing where each thread has
+ * its own counter.
+ */
+static void check_row(struct __test_metadata *_metadata,
+		      const struct result *r, const char *op,
+		      const char *counter, uint64_t expected)
+{
+	bool none = !strcmp(r->target, "user:none");
+	bool own = strcmp(counter, "shared");
+
+	if (none || r->got != r->expected)
+		TH_LOG("%s --op %s --counter %s: expected %llu got %llu lost %lld (%f%%) dups %llu foreign %llu",
+		       r->target, op, counter, r->expected, r->got, r->lost,
+		       r->lost_share, r->duplicates, r->foreign);
+	EXPECT_TRUE(r->supported);
+	if (expected)
+		EXPECT_EQ(expected, r->expected);
+	EXPECT_EQ((long long)(r->expected - r->got), r->lost);
+	EXPECT_GE(r->expected, r->got);
+	EXPECT_GE(r->lost_share, 100.0 * r->lost / r->expected - 1e-6);
+	EXPECT_LE(r->lost_share, 100.0 * r->lost / r->expected + 1e-6);
+	EXPECT_GT(r->seconds, 0);
+	EXPECT_GT(r->ops_per_s, 0);
+	EXPECT_GT(r->ops_per_s_thread, 0);
+	EXPECT_EQ(!strcmp(op, "cas-loop"), r->has_retries);
+	EXPECT_EQ(!strcmp(op, "swap"), r->has_swap);
+	if (r->has_swap) {
+		EXPECT_EQ(0, r->foreign);	/* no torn 64-bit values */
+		/* Each token lost left a value returned twice. */
+		EXPECT_GE(r->duplicates, (unsigned long long)r->lost);
+	}
+	if (none && !own)
+		return;
+	EXPECT_EQ(r->expected, r->got);
+	EXPECT_EQ(0, r->lost);
+	EXPECT_EQ(0.0, r->lost_share);
+	if (r->has_swap)
+		EXPECT_EQ(0, r->duplicates);
+	if (r->has_retries && own)
+		EXPECT_EQ(0, r->retries);	/* no one else's value */
+}
+
+/* Every user kind with op on counter: exact, or unsupported for percpu. */
+static void hammer_kinds(struct __test_metadata *_metadata, const char *op,
+			 const char *counter)
+{
+	struct result res[MAX_RESULTS];
+	struct run r;
+	int n, i;
+
+	KATOMIC(&r, "hammer", "--json", "--threads", XSTR(THREADS), "--ops",
+		XSTR(OPS), "--op", op, "--counter", counter, "--target",
+		"user:all");
+	if (r.status || *r.err)
+		TH_LOG("exit %d, stderr: %s", r.status, r.err);
+	ASSERT_EQ(0, r.status);
+	EXPECT_STREQ("", r.err);
+	n = parse_results(r.out, res);
+	if (n != NR_KINDS)
+		TH_LOG("stdout: %s", r.out);
+	ASSERT_EQ(NR_KINDS, n);
+	EXPECT_NE(NULL, strstr(r.out, "\"threads\": " XSTR(THREADS) ", \"ops\": "
+			       XSTR(OPS) ", \"seconds\": null"));
+	for (i = 0; i < n; i++) {
+		char target[32];
+
+		snprintf(target, sizeof(target), "user:%s", kinds[i]);
+		EXPECT_STREQ(target, res[i].target);
+		if (!strcmp(kinds[i], "percpu") && strcmp(op, "add")) {
+			EXPECT_FALSE(res[i].supported);
+			EXPECT_STREQ("percpu has load, store and add only",
+				     res[i].reason);
+			continue;
+		}
+		check_row(_metadata, &res[i], op, counter,
+			  (uint64_t)THREADS * OPS);
+	}
+}
+
+FIXTURE(kinds) {};
+FIXTURE_SETUP(kinds) {}
+FIXTURE_TEARDOWN(kinds) {}
+FIXTURE_VARIANT(kinds) {
+	const char *op;
+	const char *counter;
+};
+#define KINDS_VARIANT(name, o, c) \
+	FIXTURE_VARIANT_ADD(kinds, name) { .op = o, .counter = c }
+KINDS_VARIANT(add_shared, "add", "shared");
+KINDS_VARIANT(add_per_thread, "add", "per-thread");
+KINDS_VARIANT(add_adjacent, "add", "adjacent");
+KINDS_VARIANT(cas_loop_shared, "cas-loop", "shared");
+KINDS_VARIANT(cas_loop_per_thread, "cas-loop", "per-thread");
+KINDS_VARIANT(cas_loop_adjacent, "cas-loop", "adjacent");
+KINDS_VARIANT(swap_shared, "swap", "shared");
+KINDS_VARIANT(swap_per_thread, "swap", "per-thread");
+KINDS_VARIANT(swap_adjacent, "swap", "adjacent");
+
+TEST_F(kinds, exact)
+{
+	hammer_kinds(_metadata, variant->op, variant->counter);
+}
+
+/* --seconds: expected is what the threads did; correct kinds lose none. */
+TEST(seconds)
+{
+	struct result res[MAX_RESULTS];
+	const char *const ops[] = { "add", "swap" };
+	struct run r;
+	int i, n;
+
+	for (i = 0; i < 2; i++) {
+		KATOMIC(&r, "hammer", "--json", "--threads", "2", "--seconds",
+			"0.1", "--op", ops[i], "--target", "user:mutex",
+			"--target", "user:atomic");
+		ASSERT_EQ(0, r.status);
+		EXPECT_STREQ("", r.err);
+		EXPECT_NE(NULL, strstr(r.out, "\"ops\": null, \"seconds\": 0.1"));
+		n = parse_results(r.out, res);
+		ASSERT_EQ(2, n);
+		EXPECT_STREQ("user:mutex", res[0].target);
+		EXPECT_STREQ("user:atomic", res[1].target);
+		for (int j = 0; j < n; j++) {
+			check_row(_metadata, &res[j], ops[i], "shared", 0);
+			EXPECT_GT(res[j].expected, 0);
+		}
+	}
+}
+
+/* The table: a caption, a header, aligned rows, unsupported rows. */
+TEST(table)
+{
+	const char *caption =
+		"hammer: 2 threads x 1000 ops, op cas-loop, counter shared\n";
+	const char *header, *row, *unsup, *col;
+	size_t end, digits;
+	struct run r;
+
+	KATOMIC(&r, "hammer", "--threads", "2", "--ops", "1000", "--op",
+		"cas-loop", "--target", "user:atomic", "--target",
+		"user:percpu", "--target", "user:spinlock");
+	ASSERT_EQ(0, r.status);
+	EXPECT_STREQ("", r.err);
+	EXPECT_EQ(0, strncmp(r.out, caption, strlen(caption)));
+	header = strstr(r.out, "\ntarget ");
+	row = strstr(r.out, "\nuser:atomic ");
+	unsup = strstr(r.out, "\nuser:percpu      unsupported: percpu has load, store and add only\n");
+	ASSERT_NE(NULL, header);
+	ASSERT_NE(NULL, row);
+	EXPECT_NE(NULL, unsup);
+	EXPECT_NE(NULL, strstr(r.out, "\nuser:spinlock "));
+	/* Numbers end where their heading ends: expected, then retries. */
+	col = strstr(header, " expected");
+	ASSERT_NE(NULL, col);
+	end = col - header + strlen(" expected");
+	EXPECT_EQ(0, strncmp(row + end - 5, " 2000", 5));
+	col = strstr(header, " retries\n");
+	ASSERT_NE(NULL, col);
+	end = col - header + strlen(" retries");
+	EXPECT_EQ('\n', row[end]);
+	for (digits = end; isdigit((unsigned char)row[digits - 1]); digits--)
+		;
+	EXPECT_LT(digits, end);
+	EXPECT_EQ(' ', row[digits - 1]);
+}
+
+TEST(help)
+{
+	struct run r;
+
+	KATOMIC(&r, "hammer", "--help");
+	EXPECT_EQ(0, r.status);
+	EXPECT_EQ(0, strncmp(r.out, "usage: katomic [--device PATH] hammer", 37));
+	EXPECT_NE(NULL, strstr(r.out, "KIND: none atomic spinlock mutex percpu\n"));
+	EXPECT_NE(NULL, strstr(r.out, "\n  --counter C    shared: one counter for all threads (default)\n"));
+	EXPECT_NE(NULL, strstr(r.out, "--ops M        ops per thread, 1..1000000000000 (default 200000)"));
+	EXPECT_STREQ("", r.err);
+	KATOMIC(&r, "help", "hammer");
+	EXPECT_EQ(0, r.status);
+	EXPECT_EQ(0, strncmp(r.out, "usage: katomic [--device PATH] hammer", 37));
+	KATOMIC(&r, "--help");
+	EXPECT_EQ(0, r.status);
+	EXPECT_NE(NULL, strstr(r.out, "\n       katomic [--device PATH] hammer [OPTION]...\n"));
+	EXPECT_NE(NULL, strstr(r.out, "\n  hammer [OPTION]... "));
+}
+
+TEST(usage_errors)
+{
+	struct run r;
+
+	KATOMIC(&r, "hammer", "--ops", "10", "--seconds", "1");
+	expect_error(_metadata, &r, 2, "--ops and --seconds exclude each other");
+	KATOMIC(&r, "hammer", "--threads", "0");
+	expect_error(_metadata, &r, 2, "--threads 0 is out of range 1..1024");
+	KATOMIC(&r, "hammer", "--threads", "1025");
+	expect_error(_metadata, &r, 2, "out of range");
+	KATOMIC(&r, "hammer", "--ops", "x");
+	expect_error(_metadata, &r, 2, "--ops 'x' is not a number");
+	KATOMIC(&r, "hammer", "--ops", "0");
+	expect_error(_metadata, &r, 2, "--ops 0 is out of range");
+	KATOMIC(&r, "hammer", "--ops");
+	expect_error(_metadata, &r, 2, "--ops needs a value");
+	KATOMIC(&r, "hammer", "--seconds", "0");
+	expect_error(_metadata, &r, 2, "--seconds 0 is out of range");
+	KATOMIC(&r, "hammer", "--seconds", "1s");
+	expect_error(_metadata, &r, 2, "--seconds '1s' is not a decimal number");
+	KATOMIC(&r, "hammer", "--seconds", "inf");
+	expect_error(_metadata, &r, 2, "out of range");
+	KATOMIC(&r, "hammer", "--target", "user:rcu");
+	expect_error(_metadata, &r, 2,
+		     "'rcu' is not a counter kind (kinds: none atomic spinlock mutex percpu all)");
+	KATOMIC(&r, "hammer", "--target", "user");
+	expect_error(_metadata, &r, 2, "target 'user' is not kernel:KIND, user:KIND or all");
+	KATOMIC(&r, "hammer", "--target", "kernel:");
+	expect_error(_metadata, &r, 2, "is not a counter kind");
+	KATOMIC(&r, "hammer", "--op", "inc");
+	expect_error(_metadata, &r, 2, "--op 'inc' is not add, cas-loop or swap");
+	KATOMIC(&r, "hammer", "--counter", "own");
+	expect_error(_metadata, &r, 2, "--counter 'own' is not shared, per-thread or adjacent");
+	KATOMIC(&r, "hammer", "--delay", "1000001");
+	expect_error(_metadata, &r, 2, "--delay 1000001 is out of range 0..1000000");
+	KATOMIC(&r, "hammer", "--id", "-1");
+	expect_error(_metadata, &r, 2, "--id -1 is out of range");
+	KATOMIC(&r, "hammer", "--frob");
+	expect_error(_metadata, &r, 2, "unknown option '--frob'");
+	KATOMIC(&r, "hammer", "user:atomic");
+	expect_error(_metadata, &r, 2, "unexpected argument 'user:atomic'");
+	KATOMIC(&r, "--twin", "hammer");
+	expect_error(_metadata, &r, 2, "hammer takes no --twin or --hex");
+	KATOMIC(&r, "--twin", "info", ",", "hammer");
+	expect_error(_metadata, &r, 2, "hammer runs on its own, not in a chain");
+}
+
+/* Kernel targets without a device: exit 1, one line, nothing run. */
+TEST(no_device)
+{
+	const char *note =
+		"katomic: hammer: note: kernel counters always have a cache line each; for kernel targets adjacent measures the same as per-thread\n"
+		"katomic: hammer: kernel:none: /nonexistent/katomic: ";
+	struct run r;
+
+	KATOMIC(&r, "--device", "/nonexistent/katomic", "hammer", "--ops", "1",
+		"--target", "user:atomic", "--target", "kernel:atomic");
+	EXPECT_EQ(1, r.status);
+	/* The user row ran and printed before the kernel target failed. */
+	EXPECT_NE(NULL, strstr(r.out, "\nuser:atomic "));
+	EXPECT_NE(NULL, strstr(r.err,
+			       "katomic: hammer: kernel:atomic: /nonexistent/katomic: No such file or directory (ENOENT): is the katomic module loaded?\n"));
+	KATOMIC(&r, "--device", "/nonexistent/katomic", "hammer", "--json");
+	expect_error(_metadata, &r, 1, "kernel:none: /nonexistent/katomic: ");
+	/* adjacent is per-thread for kernel counters: said once, up front. */
+	KATOMIC(&r, "--device", "/nonexistent/katomic", "hammer", "--counter",
+		"adjacent", "--target", "kernel:all");
+	EXPECT_EQ(1, r.status);
+	EXPECT_EQ(0, strncmp(r.err, note, strlen(note)));
+}
+
+/*
+ * SIGINT, once the first row is out: the threads stop, the targets left do
+ * not run, the process says so and dies of the signal.
+ */
+TEST(interrupt)
+{
+	const char *args[64] = { "hammer", "--seconds", "0.2", "--target",
+				 "user:atomic" };
+	int i, rows = 0;
+	const char *p;
+	struct run r;
+
+	for (i = 5; i < 5 + 2 * 20; i += 2) {
+		args[i] = "--target";
+		args[i + 1] = "user:mutex";
+	}
+	ASSERT_EQ(0, run_katomic_signal(&r, args, SIGINT, "\nuser:atomic "));
+	EXPECT_EQ(128 + SIGINT, r.status);
+	EXPECT_STREQ("katomic: hammer: interrupted by SIGINT; counters undefined\n",
+		     r.err);
+	for (p = r.out; (p = strstr(p, "\nuser:")); p++)
+		rows++;
+	EXPECT_LT(rows, 21);
+}
+
+TEST_HARNESS_MAIN
