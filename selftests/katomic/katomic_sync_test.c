@@ -15,7 +15,7 @@
  *    start + T*N, wrapping.
  *  - percpu (INT64, UINT64): T threads x N ADDs exact; threads pinned on
  *    the CPUs add; once they stop, LOAD on every CPU is the exact sum,
- *    per-CPU remainders included.
+ *    per-CPU remainders included; extreme deltas wrap.
  *  - mutex: a process of 8 threads hammering a MUTEX counter dies of
  *    SIGKILL promptly and leaves the counter working and consistent with
  *    what it reported; a signal whose handler lacks SA_RESTART ends an
@@ -29,7 +29,7 @@
  * A kind other than ATOMIC is skipped without KATOMIC_FEAT_SYNC_KINDS
  * (errors_test checks that they are refused then).  Workers record what
  * they see, only the main thread asserts.  KATOMIC_THREADS (default 4, at
- * least 4) and KATOMIC_SYNC_ITERS (default 2000) set T and N;
+ * least 4) and KATOMIC_SYNC_ITERS (default 10000) set T and N;
  * KATOMIC_SEED (default 1) the random sequences, KATOMIC_MODEL_OPS
  * (default 2000) their length.
  */
@@ -56,7 +56,7 @@ static unsigned int nthreads(void)
 
 static unsigned long iters(void)
 {
-	return kt_env_ulong("KATOMIC_SYNC_ITERS", 2000, 1, 100000000);
+	return kt_env_ulong("KATOMIC_SYNC_ITERS", 10000, 1, 100000000);
 }
 
 /* Does a counter of this kind exist with these features? */
@@ -120,11 +120,13 @@ struct worker {
 	unsigned char *seen;		/* add: one bit per new value */
 	unsigned long span;		/* add: T*N */
 	bool eintr_ok;			/* signals: -EINTR is an outcome */
-	const unsigned int *stop;	/* none: stop once this is 2 */
+	const unsigned int *stop;	/* none: stop once this is 2;
+					 * signals: once it is not 0 */
 	unsigned int *stopped;		/* none: count the neighbours done */
 	__u64 seed;
 
 	/* what the worker saw; read by the main thread after join */
+	unsigned long tries;		/* signals: ADDs tried */
 	unsigned long ok;		/* successful ops */
 	unsigned long eintr;		/* -EINTR */
 	unsigned long retries;		/* cas_loop: failed CASes */
@@ -1171,6 +1173,51 @@ TEST_F_TIMEOUT(percpu, exact_after_writers, 120)
 			"after a STORE and an ADD on each CPU");
 }
 
+/*
+ * ADDs of extreme deltas on one CPU, each after a STORE of 0 and a small
+ * ADD that stays in that CPU's share (below any per-CPU batch): the sum
+ * wraps modulo 2^64 as the ABI's arithmetic does, whatever the share and
+ * the delta (a share plus a delta of exactly -2^63 included).
+ */
+TEST_F(percpu, edge_deltas)
+{
+	static const __u64 shares[] = { 0, 1, -1ULL, 31 };
+	static const __u64 deltas[] = {
+		0x8000000000000000ULL, 0x7fffffffffffffffULL,
+		0x8000000000000001ULL, 0x7ffffffffffffffeULL,
+		0x4000000000000000ULL, 0xc000000000000000ULL,
+		0x80000000ULL, 0xffffffffULL, 0x100000000ULL, -1ULL, 1,
+	};
+	const struct kt_type *t = &self->t;
+	unsigned int i, j, fails = 0;
+	__u64 v, want;
+
+	RETURN_IF_ABSENT();
+	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type, self->sync, 0));
+	ASSERT_EQ(0, kt_pin(self->cpus[0]));
+	for (i = 0; i < KT_ARRAY_SIZE(shares); i++) {
+		for (j = 0; j < KT_ARRAY_SIZE(deltas); j++) {
+			ASSERT_EQ(0, kt_store(self->fd, self->id, t->type, 0));
+			ASSERT_EQ(0, kt_do(self->fd, self->id, t->type,
+					   KATOMIC_OP_ADD, shares[i], 0, NULL,
+					   NULL));
+			ASSERT_EQ(0, kt_do(self->fd, self->id, t->type,
+					   KATOMIC_OP_ADD, deltas[j], 0, NULL,
+					   NULL));
+			v = KT_POISON;
+			ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
+			want = kt_canon(t, shares[i] + deltas[j]);
+			if (v != want && ++fails <= KT_MAX_LOGGED)
+				TH_LOG("%s: STORE 0, ADD %#llx, ADD %#llx: LOAD %#llx, want %#llx",
+				       t->name, (unsigned long long)shares[i],
+				       (unsigned long long)deltas[j],
+				       (unsigned long long)v,
+				       (unsigned long long)want);
+		}
+	}
+	EXPECT_EQ(0, fails);
+}
+
 /* ---- mutex: signals ---------------------------------------------------------- */
 
 FIXTURE(mutex) {
@@ -1358,14 +1405,18 @@ static void on_usr1(int sig)
 	__atomic_fetch_add(&signals_seen, 1, __ATOMIC_RELAXED);
 }
 
-/* ADDs of 1: done (ok), interrupted (-EINTR, if eintr_ok) or an error. */
+/*
+ * ADDs of 1, iters of them and on until told to stop: each done (ok),
+ * interrupted (-EINTR, if eintr_ok) or an error.
+ */
 static void *storm_worker(void *arg)
 {
 	struct worker *w = arg;
-	unsigned long i;
 
 	if (kt_thread_go(&w->thr)) {
-		for (i = 0; i < w->iters; i++) {
+		for (; w->tries < w->iters ||
+		       !__atomic_load_n(w->stop, __ATOMIC_RELAXED);
+		     w->tries++) {
 			int r = kt_do(w->fd, w->id, KATOMIC_TYPE_INT64,
 				      KATOMIC_OP_ADD, 1, 0, NULL, NULL);
 
@@ -1383,17 +1434,20 @@ static void *storm_worker(void *arg)
 
 /*
  * Worker threads ADD to the MUTEX counter while the main thread sends
- * them SIGUSR1 over and over, its handler installed with sa_flags: every
- * op returns 0 or (without SA_RESTART) -EINTR, and the counter ends at
- * the number of ADDs that returned 0: an interrupted one was not done.
+ * them SIGUSR1 over and over for STORM_SECS, its handler installed with
+ * sa_flags: every op returns 0 or (without SA_RESTART) -EINTR, and the
+ * counter ends at the number of ADDs that returned 0: an interrupted one
+ * was not done.
  */
+#define STORM_SECS	0.5
+
 static void signal_storm(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(mutex) *self, int sa_flags,
 			 unsigned long *ok, unsigned long *eintr)
 {
 	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = sa_flags };
-	unsigned long sent = 0;
-	unsigned int i, busy;
+	unsigned long sent = 0, tries = 0;
+	unsigned int i, busy, stop = 0;
 	struct kt_crew crew;
 	double t0;
 	__u64 v = KT_POISON;
@@ -1408,6 +1462,7 @@ static void signal_storm(struct __test_metadata *_metadata,
 		w->id = self->id;
 		w->iters = self->iters;
 		w->eintr_ok = !(sa_flags & SA_RESTART);
+		w->stop = &stop;
 		w->cpu = -1;
 	}
 	t0 = kt_now();
@@ -1424,6 +1479,8 @@ static void signal_storm(struct __test_metadata *_metadata,
 				sent++;
 		}
 		usleep(50);
+		if (kt_now() - t0 >= STORM_SECS)
+			__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	} while (busy);
 	kt_crew_join(&crew);
 	signal(SIGUSR1, SIG_DFL);
@@ -1434,16 +1491,18 @@ static void signal_storm(struct __test_metadata *_metadata,
 	for (i = 0; i < self->n; i++) {
 		*ok += self->w[i].ok;
 		*eintr += self->w[i].eintr;
+		tries += self->w[i].tries;
 	}
-	TH_LOG("%u threads x %lu ADDs%s in %.2f s: %lu signals sent, %lu handled; %lu done, %lu EINTR",
-	       self->n, self->iters,
+	TH_LOG("%u threads, %lu ADDs%s in %.2f s: %lu signals sent, %lu handled; %lu done, %lu EINTR",
+	       self->n, tries,
 	       sa_flags & SA_RESTART ? " (SA_RESTART)" : "", kt_now() - t0,
 	       sent, __atomic_load_n(&signals_seen, __ATOMIC_RELAXED), *ok,
 	       *eintr);
 	EXPECT_LT(0, sent);
 	ASSERT_EQ(0, kt_load(self->fd, self->id, KATOMIC_TYPE_INT64, &v));
 	EXPECT_EQ(*ok, v) TH_LOG("the counter is not the successful ADDs");
-	EXPECT_EQ(self->n * self->iters, *ok + *eintr);
+	EXPECT_EQ(tries, *ok + *eintr);
+	EXPECT_LE(self->n * self->iters, tries);
 }
 
 TEST_F_TIMEOUT(mutex, sigusr1_eintr, 120)
@@ -1462,7 +1521,6 @@ TEST_F_TIMEOUT(mutex, sigusr1_restart, 120)
 	RETURN_IF_ABSENT();
 	signal_storm(_metadata, self, SA_RESTART, &ok, &eintr);
 	EXPECT_EQ(0, eintr);
-	EXPECT_EQ(self->n * self->iters, ok);
 }
 
 /* ---- none: racy, but harmless ------------------------------------------------- */
@@ -1590,7 +1648,9 @@ TEST_F_TIMEOUT(none, neighbours, 120)
 {
 	static const __u64 delays[] = { 0, 10000 };
 	const struct kt_type *t = &self->t;
-	__u64 start = kt_canon(t, kt_max(t) - self->iters), v, r;
+	/* a quarter of N each: the NONE threads, with a delay, hog the CPUs */
+	unsigned long adds = self->iters / 4 + 1;
+	__u64 start = kt_canon(t, kt_max(t) - adds), v, r;
 	unsigned int i, p, stopped;
 	struct katomic_define q;
 	unsigned long ops;
@@ -1614,7 +1674,7 @@ TEST_F_TIMEOUT(none, neighbours, 120)
 			w->id = self->id;
 			w->t = t;
 			w->cpu = -1;
-			w->iters = self->iters;
+			w->iters = adds;
 			w->seed = i + 1;
 			/* NONE's stop once both neighbours' are done */
 			w->stop = &stopped;
@@ -1628,14 +1688,13 @@ TEST_F_TIMEOUT(none, neighbours, 120)
 		for (ops = 0, i = 0; i < self->n; i++)
 			ops += self->w[i].ok;
 		TH_LOG("%s, delay %llu ns: %lu ops on NONE, 2 x %lu ADDs on each neighbour",
-		       t->name, (unsigned long long)delays[p], ops,
-		       self->iters);
+		       t->name, (unsigned long long)delays[p], ops, adds);
 
 		for (i = 0; i < 2; i++) {
 			__u32 id = i ? self->id + 1 : self->id - 1;
 
 			ASSERT_EQ(0, kt_load(self->fd, id, t->type, &v));
-			EXPECT_EQ(kt_canon(t, start + 2 * self->iters), v)
+			EXPECT_EQ(kt_canon(t, start + 2 * adds), v)
 				TH_LOG("the neighbour at id %u", id);
 		}
 		v = KT_POISON;
@@ -1663,7 +1722,13 @@ TEST_F_TIMEOUT(none, neighbours, 120)
 	EXPECT_EQ(9, v);
 }
 
-/* NONE's delay is spent on each op: 20 ADDs with 1 ms take 20 ms or more. */
+/*
+ * NONE's delay is spent on each op: 20 ADDs with 1 ms take 10 ms at
+ * least.  Not 20: the guest's udelay() counts TSC cycles at a rate
+ * calibrated at boot against an emulated timer, which under QEMU TCG was
+ * seen 25% off (20 delays of 1 ms in 15 ms); the bound is there to catch
+ * a delay not spent at all, not to time it.
+ */
 TEST_F(none, delay)
 {
 	const struct kt_type *t = &self->t;
@@ -1682,8 +1747,7 @@ TEST_F(none, delay)
 	secs = kt_now() - t0;
 	TH_LOG("%u ADDs with a delay of %llu ns: %.1f ms", n,
 	       KT_NONE_MAX_DELAY, secs * 1e3);
-	/* less a margin for the two clocks' rounding */
-	EXPECT_LE(0.95 * n * KT_NONE_MAX_DELAY / 1e9, secs);
+	EXPECT_LE(0.5 * n * KT_NONE_MAX_DELAY / 1e9, secs);
 	ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
 	EXPECT_EQ(n, v);
 }
