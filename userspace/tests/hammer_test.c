@@ -668,7 +668,7 @@ TEST(seconds)
 			"--target", "user:atomic");
 		ASSERT_EQ(0, r.status);
 		EXPECT_STREQ("", r.err);
-		EXPECT_NE(NULL, strstr(r.out, "\"ops\": null, \"seconds\": 0.1"));
+		EXPECT_NE(NULL, strstr(r.out, "\"ops\": null, \"seconds\": 0.1, "));
 		n = parse_results(r.out, res);
 		ASSERT_EQ(2, n);
 		EXPECT_STREQ("user:mutex", res[0].target);

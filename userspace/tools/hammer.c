@@ -80,6 +80,7 @@ struct hammer_opts {
 	uint64_t delay;
 	bool pin, json;
 	uint32_t id_base;
+	const char *device;	/* --device; NULL: /dev/katomic */
 	struct hammer_target targets[MAX_TARGETS];
 	unsigned int nr_targets;
 };
@@ -98,7 +99,6 @@ struct hammer_row {
 
 /* What every worker of a run reads; only stop is ever written meanwhile. */
 struct hammer_run {
-	struct katomic *k;
 	const struct hammer_op *op;
 	unsigned int nr_threads;
 	uint64_t limit;			/* ops per thread */
@@ -120,6 +120,7 @@ struct hammer_worker {
 	unsigned int failed_op;
 	/* set by the main thread before the run */
 	struct hammer_run *run;
+	struct katomic *k;		/* kernel: the thread's own open file */
 	unsigned int nr;
 	__u32 id;			/* the counter */
 	uint64_t *log;			/* swap: what each SWAP returned */
@@ -268,7 +269,7 @@ static int run_op(struct hammer_worker *w, struct katomic_op *op)
 
 	op->id = w->id;
 	op->type = KATOMIC_TYPE_UINT64;
-	ret = katomic_op(w->run->k, op);
+	ret = katomic_op(w->k, op);
 	if (ret < 0) {
 		w->error = ret;
 		w->failed_op = op->op;
@@ -396,7 +397,8 @@ void hammer_usage(FILE *f)
 "barrier.\n"
 "\n"
 "targets (--target T, repeatable, run in the order given; default all):\n"
-"  kernel:KIND    counters of /dev/katomic (or --device PATH), global context\n"
+"  kernel:KIND    counters of /dev/katomic (or --device PATH), global context;\n"
+"                 each thread opens the device for itself\n"
 "  user:KIND      counters of a fresh in-process twin (libkatomic)\n"
 "  kernel:all, user:all   every KIND there, in the order below\n"
 "  all            kernel:all, then user:all\n"
@@ -925,7 +927,7 @@ static int find_free_ids(struct hammer_counters *c, uint32_t base,
 			return fail_counter(target, "query", id, ret);
 	}
 	if (found < c->nr)
-		return fail(target, "%u free counters needed from id %u, %u found (the context has %u)",
+		return fail(target, "needs %u free counters from id %u, found %u (the context has %u)",
 			    c->nr, base, found, info.nr_counters);
 	return EXIT_OK;
 }
@@ -1034,7 +1036,6 @@ static int hammer_counters_run(const struct hammer_opts *o,
 	}
 	memset(w, 0, n * sizeof(*w));
 	memset(r, 0, sizeof(*r));
-	r->k = c->k;
 	r->op = o->op;
 	r->nr_threads = n;
 	r->limit = cap;
@@ -1048,6 +1049,22 @@ static int hammer_counters_run(const struct hammer_opts *o,
 		w[i].run = r;
 		w[i].nr = i;
 		w[i].id = c->ids[c->nr == 1 ? 0 : i];
+		/*
+		 * A file shared by threads is reference-counted on every
+		 * ioctl: one line all threads write.  Each thread gets its
+		 * own, so that only the counter is shared.
+		 */
+		w[i].k = c->k;
+		if (c->kernel) {
+			err = katomic_open(o->device, &w[i].k);
+			if (err) {
+				w[i].k = NULL;
+				fail(target, "%s: %s (%s)", o->device ? o->device :
+				     "/dev/katomic", strerror(-err),
+				     katomic_errno_name(err));
+				goto out;
+			}
+		}
 		if (swap) {
 			w[i].log = malloc(cap * sizeof(*w[i].log));
 			if (!w[i].log) {
@@ -1102,8 +1119,11 @@ static int hammer_counters_run(const struct hammer_opts *o,
 	hammer_rates(n, done, start, end, &row->rates);
 	ret = EXIT_OK;
 out:
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(w[i].log);
+		if (c->kernel)
+			katomic_close(w[i].k);
+	}
 	pthread_barrier_destroy(&r->barrier);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
@@ -1181,6 +1201,20 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
+/* v in the fewest digits that read back as v: 0.1, not 0.10000000000000001. */
+static void json_double(double v)
+{
+	char buf[32];
+	int prec;
+
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	printf("%.*g", prec, v);
+}
+
 static void print_json(const struct hammer_opts *o,
 		       const struct hammer_row *rows, unsigned int nr)
 {
@@ -1188,11 +1222,14 @@ static void print_json(const struct hammer_opts *o,
 	unsigned int i;
 
 	printf("{\"threads\": %u, ", o->nr_threads);
-	if (o->ops)
+	if (o->ops) {
 		printf("\"ops\": %llu, \"seconds\": null, ",
 		       (unsigned long long)o->ops);
-	else
-		printf("\"ops\": null, \"seconds\": %.17g, ", o->seconds);
+	} else {
+		printf("\"ops\": null, \"seconds\": ");
+		json_double(o->seconds);
+		printf(", ");
+	}
 	printf("\"op\": ");
 	json_string(o->op->name);
 	printf(", \"counter\": ");
@@ -1231,7 +1268,6 @@ static void print_json(const struct hammer_opts *o,
 
 struct hammer {
 	struct hammer_opts o;
-	const char *device;
 	const char *(*open_hint)(int err);
 	struct katomic *dev;		/* opened for the first kernel target */
 	int *cpus, nr_cpus;
@@ -1240,12 +1276,12 @@ struct hammer {
 
 static int open_device(struct hammer *h, const char *target)
 {
-	const char *path = h->device ? h->device : "/dev/katomic";
+	const char *path = h->o.device ? h->o.device : "/dev/katomic";
 	int ret;
 
 	if (h->dev)
 		return EXIT_OK;
-	ret = katomic_open(h->device, &h->dev);
+	ret = katomic_open(h->o.device, &h->dev);
 	if (ret)
 		return fail(target, "%s: %s (%s)%s", path,
 			    ret == -EPROTO ? "ABI version mismatch" :
@@ -1280,7 +1316,7 @@ static int run_target(struct hammer *h, const struct hammer_target *t,
 int hammer_main(int argc, char **argv, const char *device,
 		const char *(*open_hint)(int err))
 {
-	struct hammer h = { .device = device, .open_hint = open_hint };
+	struct hammer h = { .open_hint = open_hint };
 	bool help = false, kernel = false;
 	unsigned int i;
 	int ret;
@@ -1288,6 +1324,7 @@ int hammer_main(int argc, char **argv, const char *device,
 	ret = parse_opts(&h.o, argc, argv, &help);
 	if (ret)
 		return ret;
+	h.o.device = device;
 	if (help) {
 		hammer_usage(stdout);
 		return EXIT_OK;
