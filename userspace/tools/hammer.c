@@ -416,7 +416,9 @@ void hammer_usage(FILE *f)
 "                   failed CAS is a retry with the value it saw\n"
 "                 swap: thread t's k-th SWAP stores the token k*N+t+1; every\n"
 "                   token must come back exactly once, returned by a SWAP or\n"
-"                   as a final value\n"
+"                   as a final value.  Every value returned is kept: with\n"
+"                   --seconds, %llu in all at most, and a thread whose\n"
+"                   share is full stops (a note says so)\n"
 "  --counter C    shared: one counter for all threads (default)\n"
 "                 per-thread: one counter per thread, each on its own cache\n"
 "                   line\n"
@@ -434,23 +436,25 @@ void hammer_usage(FILE *f)
 "                 after it, on errors and on SIGINT/SIGTERM too\n"
 "  -h, --help     this text\n"
 "\n"
-"A row per target on stdout:\n"
+"On stdout, a line of the parameters, a header, then a row per target:\n"
 "  expected  increments (add, cas-loop) or tokens stored (swap): N*M with\n"
 "            --ops, the ops the threads completed with --seconds\n"
 "  got       the final value (per-thread, adjacent: the counters' sum); swap:\n"
 "            the distinct tokens returned or left in a counter\n"
 "  lost      expected - got, and lost%% its share of expected\n"
-"  ops/s     per thread (the mean of the threads' own rates) and in total\n"
-"            (all ops over seconds); a cas-loop increment counts once,\n"
+"  ops/s/thread  the mean of the threads' own rates\n"
+"  ops/s     all ops over seconds; a cas-loop increment counts once,\n"
 "            whatever its retries\n"
 "  seconds   from the barrier's release to the last thread's finish\n"
 "  retries   cas-loop: CASes that found another value\n"
 "  dups      swap: values returned more than once (0: more than once per\n"
-"            counter)\n"
+"            counter); JSON's duplicates\n"
 "  foreign   swap: values returned that no thread stored\n"
 "A kind that lacks the op (percpu has load, store and add only) gets an\n"
 "'unsupported' row and the other targets still run.  While a target runs\n"
 "longer than a second, a progress line goes to stderr if it is a terminal.\n"
+"SIGINT or SIGTERM stops the threads; the counters are released and katomic\n"
+"dies of the signal (the rows printed stand; --json prints nothing).\n"
 "\n"
 "--json prints {\"threads\", \"ops\" (null with --seconds), \"seconds\" (null\n"
 "with --ops), \"op\", \"counter\", \"delay\", \"pin\", \"id\", \"results\": [{\"target\",\n"
@@ -461,7 +465,7 @@ void hammer_usage(FILE *f)
 "Exit status: 0 ok (lost updates are results), 1 an operation failed,\n"
 "2 usage error.\n",
 		MAX_THREADS, (unsigned long long)MAX_OPS, DEFAULT_OPS,
-		MAX_SECONDS, MAX_DELAY_NS);
+		MAX_SECONDS, (unsigned long long)SWAP_LOG_MAX, MAX_DELAY_NS);
 }
 
 /* Options ------------------------------------------------------------- */
