@@ -416,9 +416,10 @@ void hammer_usage(FILE *f)
 "                   failed CAS is a retry with the value it saw\n"
 "                 swap: thread t's k-th SWAP stores the token k*N+t+1; every\n"
 "                   token must come back exactly once, returned by a SWAP or\n"
-"                   as a final value.  Every value returned is kept: with\n"
-"                   --seconds, %llu in all at most, and a thread whose\n"
-"                   share is full stops (a note says so)\n"
+"                   as a final value.  Every value returned is kept (the\n"
+"                   log is written once before the start): with --seconds,\n"
+"                   %llu in all at most, and a thread whose share is\n"
+"                   full stops (a note says so)\n"
 "  --counter C    shared: one counter for all threads (default)\n"
 "                 per-thread: one counter per thread, each on its own cache\n"
 "                   line\n"
@@ -743,6 +744,9 @@ static void *worker_main(void *arg)
 	go = !r->abort;
 	pthread_mutex_unlock(&r->lock);
 	if (go) {
+		/* Fault the log in now: no page fault in the timed loop. */
+		if (w->log)
+			memset(w->log, 0, r->limit * sizeof(*w->log));
 		pthread_barrier_wait(&r->barrier);
 		clock_gettime(CLOCK_MONOTONIC, &w->start);
 		for (k = 0; k < r->limit; k++) {
