@@ -35,8 +35,8 @@ enum { EXIT_OK, EXIT_FAILED, EXIT_USAGE };
 #define MAX_DELAY_NS		1000000
 #define DEFAULT_OPS		200000
 /* With --seconds, the SWAP logs of all threads hold at most this many
- * values (8 bytes each, touched only as they fill); a full log stops its
- * thread. */
+ * values (8 bytes each, written once before the start); a full log stops
+ * its thread. */
 #define SWAP_LOG_MAX		(1ULL << 24)
 #define POLL_NS			50000000L	/* main thread's poll period */
 #define PROGRESS_AFTER		1.0		/* s before the progress line */
@@ -137,7 +137,7 @@ uint64_t hammer_token(unsigned int nr_threads, unsigned int t, uint64_t k)
 	return k * nr_threads + t + 1;
 }
 
-/* Counts v once; returns false if it was counted before. */
+/* Sets bit i; returns whether it was clear. */
 static bool test_and_set(uint64_t *bits, uint64_t i)
 {
 	uint64_t mask = 1ULL << (i % 64);
