@@ -18,9 +18,9 @@
  *    per-CPU remainders included; extreme deltas wrap.
  *  - mutex: a process of 8 threads hammering a MUTEX counter dies of
  *    SIGKILL promptly and leaves the counter working and consistent with
- *    what it reported; a signal whose handler lacks SA_RESTART ends an
- *    op with -EINTR, undone (the total is the successful ADDs exactly);
- *    with SA_RESTART no op ever returns -EINTR.
+ *    what it reported; a signal whose handler lacks SA_RESTART may end
+ *    an op waiting for the lock with -EINTR, undone (the total is the
+ *    successful ADDs exactly); with SA_RESTART no op returns -EINTR.
  *  - none (per type): NONE hammered with every op, with and without a
  *    delay, between two ATOMIC counters under ADDs: the neighbours end
  *    exact, NONE's value is one of its type, the id defines again; the
@@ -112,7 +112,6 @@ struct worker {
 	int fd;
 	__u32 id;
 	const struct kt_type *t;
-	__u8 sync;
 	unsigned long iters;
 	__u64 start;			/* the counter's initial value */
 	__u64 delta;			/* what each ADD adds */
@@ -844,7 +843,6 @@ static void locked_workers(FIXTURE_DATA(locked) *self, __u64 start)
 		w->fd = self->fd;
 		w->id = self->id;
 		w->t = &self->t;
-		w->sync = self->sync;
 		w->iters = self->iters;
 		w->start = start;
 		w->cpu = -1;
