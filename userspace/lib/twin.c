@@ -31,7 +31,7 @@
 #define TWIN_PTR_BITS	(sizeof(uintptr_t) * CHAR_BIT)
 #define TWIN_LINE	64
 
-/* meta: 0 = undefined, BUSY = being (un)defined, else LIVE | sync << 8 | type */
+/* meta: 0 undefined, BUSY being (un)defined, else LIVE | sync << 8 | type */
 #define META_BUSY	(1U << 31)
 #define META_LIVE	(1U << 30)
 #define META(type, sync)	(META_LIVE | (sync) << 8 | (type))
@@ -66,7 +66,7 @@ struct twin_counter {
 		pthread_mutex_t mutex;
 		struct {
 			pthread_spinlock_t lock;	/* LOAD against STORE */
-			struct twin_shard *shards;	/* KATOMIC_TWIN_SHARDS */
+			struct twin_shard *shards;	/* the shards */
 		} pcpu;
 	};
 };
@@ -357,7 +357,8 @@ static const struct twin_kind twin_mutex = {
  * plain integer.
  */
 static _Atomic unsigned int twin_shard_next;
-static _Thread_local unsigned int twin_shard_mine;	/* shard + 1, 0: none yet */
+/* This thread's shard + 1; 0: none yet. */
+static _Thread_local unsigned int twin_shard_mine;
 
 static unsigned int twin_shard(void)
 {
@@ -406,9 +407,9 @@ static int twin_pcpu_run(struct twin_counter *c, union twin_cell *v,
 	__u64 sum;
 	int ret;
 
-	(void)w;	/* INT64 and UINT64: 64 bits, sums wrap as the type does */
+	(void)w;	/* INT64, UINT64: 64-bit sums wrap as the type does */
 	*applied = false;
-	*result = 0;	/* STORE's result, and ADD's: a per-CPU add returns nothing */
+	*result = 0;	/* STORE's, and ADD's: a per-CPU add returns nothing */
 	switch (op->op) {
 	case KATOMIC_OP_ADD:
 		atomic_fetch_add_explicit(&s[twin_shard()].v, op->arg,
@@ -673,7 +674,8 @@ int katomic_twin_new2(unsigned int nr_counters, unsigned int flags,
 		t->counters = aligned_alloc(alignof(struct twin_counter), size);
 		if (flags & KATOMIC_TWIN_PACKED)
 			t->values = aligned_alloc(TWIN_LINE, values);
-		if (!t->counters || (flags & KATOMIC_TWIN_PACKED && !t->values)) {
+		if (!t->counters ||
+		    (flags & KATOMIC_TWIN_PACKED && !t->values)) {
 			free(t->values);
 			free(t->counters);
 			free(t);
