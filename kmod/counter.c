@@ -325,9 +325,6 @@ static struct katomic_counter *katomic_counter(struct katomic_ctx *ctx, u32 id)
 	return &ctx->counters[array_index_nospec(id, ctx->nr_counters)];
 }
 
-/* NONE's param: the most nanoseconds it may wait between load and store. */
-#define KATOMIC_NONE_MAX_DELAY	NSEC_PER_MSEC
-
 /* The checks of DEFINE that need no counter state, in the ABI's order. */
 static int katomic_define_check(const struct katomic_define *d, u8 sync)
 {

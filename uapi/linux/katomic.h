@@ -99,6 +99,9 @@ enum katomic_sync {
 	KATOMIC_SYNC_LAST = KATOMIC_SYNC_SEQLOCK,
 };
 
+/* A NONE counter's param: its delay between load and store, at most 1 ms. */
+#define KATOMIC_NONE_MAX_DELAY	1000000	/* ns */
+
 enum katomic_vop_code {
 	KATOMIC_VOP_TABLE(__KATOMIC_ENUM_VOP)
 	KATOMIC_VOP_LAST = KATOMIC_VOP_CAS,

@@ -177,7 +177,7 @@ TEST(usage_errors)
 	KATOMIC(&r, "--twin", "define", "0", "int32", ",");
 	expect_error(_metadata, &r, 2, "empty command");
 	KATOMIC(&r, "--twin", "store", "0", "1", "--sync", "atomic");
-	expect_error(_metadata, &r, 2, "--sync and --init are options of define");
+	expect_error(_metadata, &r, 2, "--sync, --init and --delay are options of define");
 	KATOMIC(&r, "--twin", "define", "0", "int32", "--init");
 	expect_error(_metadata, &r, 2, "--init needs a value");
 	KATOMIC(&r, "--twin", "load", "0", "--frob");
@@ -267,7 +267,7 @@ TEST(info_list_query)
 	struct run r;
 
 	snprintf(info, sizeof(info),
-		 "abi_version 1\nfeatures 0x0 none\nnr_counters 256\nnr_slots 0\n"
+		 "abi_version 1\nfeatures 0x1 sync-kinds\nnr_counters 256\nnr_slots 0\n"
 		 "value_max 0\nmax_batch 0\nptr_bits %zu\n", PTR_BITS);
 	KATOMIC(&r, "--twin", "info");
 	expect_output(_metadata, &r, info);
@@ -280,6 +280,16 @@ TEST(info_list_query)
 	KATOMIC(&r, "--twin", "define", "2", "int64", "--sync=atomic", ",",
 		"query", "2", ",", "undefine", "2", ",", "list");
 	expect_output(_metadata, &r, "int64 atomic\n");
+	/* Every counter kind; none's delay shows in query, not in list. */
+	KATOMIC(&r, "--twin", "define", "0", "int64", "--sync", "none",
+		"--delay", "1500", ",", "define", "1", "uint32", "--sync",
+		"spinlock", "--init", "9", ",", "define", "2", "int32",
+		"--sync", "mutex", ",", "define", "3", "uint64", "--sync",
+		"percpu", "--init", "4", ",", "add", "3", "2", ",", "query", "0",
+		",", "query", "3", ",", "list");
+	expect_output(_metadata, &r, "0\nint64 none --delay 1500\nuint64 percpu\n"
+		      "0 int64 none 0\n1 uint32 spinlock 9\n2 int32 mutex 0\n"
+		      "3 uint64 percpu 6\n");
 }
 
 TEST(failures)
@@ -302,9 +312,25 @@ TEST(failures)
 	KATOMIC(&r, "--twin", "define", "0", "uint64", "--sync", "seqlock");
 	expect_error(_metadata, &r, 1,
 		     "define: seqlock is a value-slot kind, not a counter kind (EOPNOTSUPP)");
-	KATOMIC(&r, "--twin", "define", "0", "int32", "--sync", "spinlock");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--sync", "percpu");
 	expect_error(_metadata, &r, 1,
-		     "define: spinlock int32 counters are not supported here (EOPNOTSUPP)");
+		     "define: percpu int32 counters are not supported here (EOPNOTSUPP)");
+	KATOMIC(&r, "--twin", "define", "0", "uint64", "--sync", "percpu", ",",
+		"swap", "0", "1");
+	expect_error(_metadata, &r, 1,
+		     "swap: counter 0: not supported for this object, type or kind (EOPNOTSUPP)");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--delay", "5");
+	expect_error(_metadata, &r, 2, "define: --delay is for none counters only");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--sync", "none",
+		"--delay", "1000001");
+	expect_error(_metadata, &r, 2,
+		     "define: --delay '1000001' is not a number of nanoseconds in 0..1000000");
+	KATOMIC(&r, "--twin", "define", "0", "int32", "--sync", "none",
+		"--delay", "-1");
+	expect_error(_metadata, &r, 2, "is not a number of nanoseconds");
+	KATOMIC(&r, "--twin", "load", "0", "--delay", "5");
+	expect_error(_metadata, &r, 2,
+		     "--sync, --init and --delay are options of define");
 	KATOMIC(&r, "--device", "/nonexistent/katomic", "info");
 	expect_error(_metadata, &r, 1,
 		     "/nonexistent/katomic: No such file or directory (ENOENT): is the katomic module loaded?");

@@ -39,8 +39,9 @@ struct cmdline {
 	int op_nr;
 	char **args;		/* positional arguments */
 	int nr_args;
-	const char *sync;	/* define's --sync, --init */
+	const char *sync;	/* define's --sync, --init, --delay */
 	const char *init;
+	const char *delay;
 	bool hex;
 };
 
@@ -49,7 +50,7 @@ struct command {
 	const char *args;
 	const char *help;
 	int min_args, max_args;
-	bool define_options;	/* takes --sync, --init */
+	bool define_options;	/* takes --sync, --init, --delay */
 	bool needs_handle;
 	/* NULL: the command runs on its own, by its own main (hammer) */
 	int (*run)(struct cli *c, const struct cmdline *l);
@@ -206,13 +207,30 @@ static int parse_name(const struct cmdline *l, const char *what,
 	return nr;
 }
 
+/* define's --delay: NONE's param, in nanoseconds. */
+static int parse_delay(const struct cmdline *l, int sync, __u64 *param)
+{
+	char *end;
+
+	if (!l->delay)
+		return EXIT_OK;
+	if (sync != KATOMIC_SYNC_NONE)
+		return usage_error(l, "--delay is for none counters only");
+	errno = 0;
+	*param = strtoull(l->delay, &end, 0);
+	if (errno || end == l->delay || *end || *l->delay == '-' ||
+	    *param > KATOMIC_NONE_MAX_DELAY)
+		return usage_error(l, "--delay '%s' is not a number of nanoseconds in 0..%u",
+				   l->delay, KATOMIC_NONE_MAX_DELAY);
+	return EXIT_OK;
+}
+
 static int cmd_define(struct cli *c, const struct cmdline *l)
 {
+	struct katomic_define d = { .object = KATOMIC_OBJ_COUNTER };
 	int type, sync = KATOMIC_SYNC_DEFAULT, ret;
-	__u64 init = 0;
-	__u32 id;
 
-	ret = parse_id(c, l, &id);
+	ret = parse_id(c, l, &d.id);
 	if (ret)
 		return ret;
 	type = parse_name(l, "type", l->args[1], katomic_type_parse,
@@ -225,12 +243,17 @@ static int cmd_define(struct cli *c, const struct cmdline *l)
 		if (sync < 0)
 			return EXIT_USAGE;
 	}
+	ret = parse_delay(l, sync, &d.param);
+	if (ret)
+		return ret;
 	if (l->init) {
-		ret = parse_value(c, l, "init", l->init, type, &init);
+		ret = parse_value(c, l, "init", l->init, type, &d.init);
 		if (ret)
 			return ret;
 	}
-	ret = katomic_define(c->k, id, type, sync, init);
+	d.type = type;
+	d.sync = sync;
+	ret = katomic_define_raw(c->k, &d);
 	if (ret == -EOPNOTSUPP &&
 	    (sync == KATOMIC_SYNC_RCU || sync == KATOMIC_SYNC_SEQLOCK)) {
 		fprintf(stderr, "katomic: %s: %s is a value-slot kind, not a counter kind (EOPNOTSUPP)\n",
@@ -242,7 +265,7 @@ static int cmd_define(struct cli *c, const struct cmdline *l)
 			l->name, katomic_sync_name(sync), katomic_type_name(type));
 		return EXIT_FAILED;
 	}
-	return ret ? counter_error(c, l, id, ret) : EXIT_OK;
+	return ret ? counter_error(c, l, d.id, ret) : EXIT_OK;
 }
 
 static int cmd_undefine(struct cli *c, const struct cmdline *l)
@@ -258,16 +281,18 @@ static int cmd_undefine(struct cli *c, const struct cmdline *l)
 
 static int cmd_query(struct cli *c, const struct cmdline *l)
 {
-	unsigned int type, sync;
-	__u32 id;
-	int ret = parse_id(c, l, &id);
+	struct katomic_define d = { .object = KATOMIC_OBJ_COUNTER };
+	int ret = parse_id(c, l, &d.id);
 
 	if (ret)
 		return ret;
-	ret = katomic_query(c->k, id, &type, &sync);
+	ret = katomic_query_raw(c->k, &d);
 	if (ret)
-		return counter_error(c, l, id, ret);
-	printf("%s %s\n", katomic_type_name(type), katomic_sync_name(sync));
+		return counter_error(c, l, d.id, ret);
+	printf("%s %s", katomic_type_name(d.type), katomic_sync_name(d.sync));
+	if (d.param)	/* none's delay */
+		printf(" --delay %llu", (unsigned long long)d.param);
+	putchar('\n');
 	return EXIT_OK;
 }
 
@@ -335,8 +360,9 @@ static int cmd_help(struct cli *c, const struct cmdline *l);
 static const struct command commands[] = {
 	{ "info", "", "abi_version, features, sizes, max_batch, ptr_bits",
 	  0, 0, false, true, cmd_info },
-	{ "define", "ID TYPE [--sync KIND] [--init V]",
-	  "give counter ID a type, a kind (default) and a value (0)",
+	{ "define", "ID TYPE [--sync KIND] [--init V] [--delay NS]",
+	  "give counter ID a type, a kind (default) and a value (0); --delay:\n"
+	  "a none counter's window between load and store, 0..1000000 ns",
 	  2, 2, true, true, cmd_define },
 	{ "undefine", "ID", "make counter ID undefined", 1, 1, false, true,
 	  cmd_undefine },
@@ -556,10 +582,12 @@ static int parse_line(const struct cli *c, char **tok, int n,
 		m = option_value(n, tok, &i, "--sync", &l->sync);
 		if (!m)
 			m = option_value(n, tok, &i, "--init", &l->init);
+		if (!m)
+			m = option_value(n, tok, &i, "--delay", &l->delay);
 		if (m < 0)
 			return usage_error(l, "%s needs a value", tok[i]);
 		if (m && !l->cmd->define_options)
-			return usage_error(l, "--sync and --init are options of define");
+			return usage_error(l, "--sync, --init and --delay are options of define");
 		if (m)
 			continue;
 		if (is_option(tok[i]))
