@@ -207,7 +207,6 @@ static const struct twin_kind twin_atomic = {
  * undefined behaviour in C; relaxed atomics keep it well defined, and on
  * the machines we run on they compile to the same plain moves.)
  */
-#define TWIN_NONE_MAX_DELAY	1000000U	/* ns: 1 ms */
 
 /* Busy-waits ns nanoseconds, as the module's ndelay(). */
 static void twin_delay(uint32_t ns)
@@ -248,7 +247,7 @@ static int twin_none_run(struct twin_counter *c, union twin_cell *v,
 
 static const struct twin_kind twin_none = {
 	.types = TWIN_ALL_TYPES,
-	.max_param = TWIN_NONE_MAX_DELAY,
+	.max_param = KATOMIC_NONE_MAX_DELAY,
 	.init = twin_atomic_init,
 	.run = twin_none_run,
 };

@@ -726,7 +726,7 @@ TEST(help)
 	EXPECT_EQ(0, strncmp(r.out, "usage: katomic [--device PATH] hammer", 37));
 	EXPECT_NE(NULL, strstr(r.out, "KIND: none atomic spinlock mutex percpu\n"));
 	EXPECT_NE(NULL, strstr(r.out, "\n  --counter C    shared: one counter for all threads (default)\n"));
-	EXPECT_NE(NULL, strstr(r.out, "--ops M        ops per thread, 1..1000000000000 (default 200000)"));
+	EXPECT_NE(NULL, strstr(r.out, "--ops M        ops per thread, 1..1000000000000 (default 500000)"));
 	EXPECT_STREQ("", r.err);
 	KATOMIC(&r, "help", "hammer");
 	EXPECT_EQ(0, r.status);

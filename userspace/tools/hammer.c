@@ -33,7 +33,7 @@ enum { EXIT_OK, EXIT_FAILED, EXIT_USAGE };
 #define MAX_OPS			1000000000000ULL	/* per thread */
 #define MAX_SECONDS		86400.0
 #define MAX_DELAY_NS		1000000
-#define DEFAULT_OPS		200000
+#define DEFAULT_OPS		500000
 /* With --seconds, the SWAP logs of all threads hold at most this many
  * values (8 bytes each, written once before the start); a full log stops
  * its thread. */
