@@ -103,9 +103,13 @@ if [ "$built" = 1 ]; then
 	done
 	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \
 		--log "$logs/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
+	# The study's claims (issue 3): katomic hammer on every kind.
+	run vm-hammer scripts/vm-run.sh --module "$top/kmod/katomic.ko" \
+		--log "$logs/vm-hammer-console.log" --add "$O/bin/katomic" \
+		--add "$top/scripts/vm-hammer.sh" -- /bin/vm-hammer.sh
 else
-	echo "vm-selftests: not run, the build failed"
-	fail=$((fail + 1)) failed+=(vm-selftests)
+	echo "vm-selftests, vm-hammer: not run, the build failed"
+	fail=$((fail + 2)) failed+=(vm-selftests vm-hammer)
 fi
 
 echo

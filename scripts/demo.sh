@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: install what is needed, build the module for the test bed's
-# kernel and the katomic command, boot the VM, load the module and drive
-# counters with katomic.
+# kernel and the katomic command, boot the VM, load the module, drive
+# counters with katomic, and end with the study table: katomic hammer over
+# every kernel and user sync kind.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -53,7 +54,13 @@ fails katomic add 5 1
 fails katomic store 2 3000000000
 fails katomic define 0 int64
 run katomic undefine 0
+run katomic define 4 int64 --sync none --delay 2000
+run katomic query 4
+run katomic undefine 4
 run katomic list
+echo "# The study: i++ from 2 threads on one counter, with every sync kind,"
+echo "# in the kernel (ioctl per op) and in user space (libkatomic's twin)."
+run katomic hammer
 GUEST
 chmod +x "$guest"
 

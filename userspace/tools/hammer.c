@@ -1170,12 +1170,9 @@ static void print_header(const struct hammer_opts *o)
 	putchar('\n');
 }
 
-/* A row of the table, after the header if it is the first. */
-static void print_row(const struct hammer_opts *o, const struct hammer_row *r,
-		      bool first)
+/* A row of the table, printed as soon as its target has run. */
+static void print_row(const struct hammer_opts *o, const struct hammer_row *r)
 {
-	if (first)
-		print_header(o);
 	if (r->unsupported) {
 		printf("%-16s unsupported: %s\n", r->target, r->unsupported);
 		fflush(stdout);
@@ -1354,12 +1351,17 @@ int hammer_main(int argc, char **argv, const char *device,
 		}
 	}
 	catch_signals();
+	/* The header first: a progress line then shows under it. */
+	if (!h.o.json) {
+		print_header(&h.o);
+		fflush(stdout);
+	}
 	for (i = 0; i < h.o.nr_targets && !ret; i++) {
 		ret = run_target(&h, &h.o.targets[i], &h.rows[i]);
 		if (hammer_signal)
 			break;
 		if (!ret && !h.o.json)
-			print_row(&h.o, &h.rows[i], !i);
+			print_row(&h.o, &h.rows[i]);
 	}
 	if (!ret && !hammer_signal && h.o.json)
 		print_json(&h.o, h.rows, h.o.nr_targets);
