@@ -221,7 +221,7 @@ static inline bool kt_sync_runs(__u8 sync, __u8 op)
 }
 
 /* NONE's param: a delay in ns between its load and its store, at most. */
-#define KT_NONE_MAX_DELAY	1000000ULL
+#define KT_NONE_MAX_DELAY	((__u64)KATOMIC_NONE_MAX_DELAY)
 
 /* ---- the reference model ---------------------------------------------- */
 
