@@ -3,106 +3,12 @@
  * The katomic command on a twin: parsing, output and exit status.  The
  * binary is $KATOMIC_BIN, else ../bin/katomic next to this test.
  */
-#include <libgen.h>
-#include <limits.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "run_katomic.h"
 
 #define PTR_BITS	(sizeof(void *) * 8)
-
-struct run {
-	int status;		/* exit status, 128 + signal if killed */
-	char out[8192];		/* stdout */
-	char err[1024];		/* stderr */
-};
-
-static const char *katomic_bin(void)
-{
-	static char path[PATH_MAX];
-	const char *env = getenv("KATOMIC_BIN");
-	ssize_t n;
-
-	if (env)
-		return env;
-	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	if (n < 0)
-		return "katomic";
-	path[n] = '\0';
-	strncat(dirname(path), "/../bin/katomic", sizeof(path) - strlen(path) - 1);
-	return path;
-}
-
-/* Reads both pipes to their end; keeps what fits. */
-static void drain(int fds[2], char *bufs[2], size_t sizes[2])
-{
-	struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
-	size_t len[2] = { 0, 0 };
-	char scratch[512];
-	int open = 2, i;
-	ssize_t n;
-
-	while (open && poll(p, 2, -1) > 0) {
-		for (i = 0; i < 2; i++) {
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			if (len[i] < sizes[i] - 1)
-				n = read(p[i].fd, bufs[i] + len[i], sizes[i] - 1 - len[i]);
-			else
-				n = read(p[i].fd, scratch, sizeof(scratch));
-			if (n <= 0) {
-				close(p[i].fd);
-				p[i].fd = -1;
-				open--;
-			} else if (len[i] < sizes[i] - 1) {
-				len[i] += n;
-			}
-		}
-	}
-	bufs[0][len[0]] = '\0';
-	bufs[1][len[1]] = '\0';
-}
-
-/* Runs katomic with args; fills r, returns -1 if it could not run. */
-static int run_katomic(struct run *r, const char *const *args)
-{
-	const char *argv[64] = { "katomic" };
-	char *bufs[2] = { r->out, r->err };
-	size_t sizes[2] = { sizeof(r->out), sizeof(r->err) };
-	int out[2], err[2], fds[2], i, status;
-	pid_t pid;
-
-	for (i = 0; args[i] && i < 62; i++)
-		argv[i + 1] = args[i];
-	if (pipe(out) || pipe(err))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		close(out[0]);
-		close(err[0]);
-		execv(katomic_bin(), (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	fds[0] = out[0];
-	fds[1] = err[0];
-	drain(fds, bufs, sizes);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	return 0;
-}
-
-#define KATOMIC(r, ...) \
-	ASSERT_EQ(0, run_katomic(r, (const char *const[]){ __VA_ARGS__, NULL }))
 
 /* Success: exit 0, exactly this on stdout, nothing on stderr. */
 static void expect_output(struct __test_metadata *_metadata,
@@ -114,22 +20,6 @@ static void expect_output(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, r->status);
 	EXPECT_STREQ(out, r->out);
 	EXPECT_STREQ("", r->err);
-}
-
-/* Failure: this exit status, one line "katomic: ..." containing what. */
-static void expect_error(struct __test_metadata *_metadata,
-			 const struct run *r, int status, const char *what)
-{
-	const char *nl = strchr(r->err, '\n');
-
-	if (r->status != status || !strstr(r->err, what))
-		TH_LOG("exit %d, stderr: %s", r->status, r->err);
-	EXPECT_EQ(status, r->status);
-	EXPECT_EQ(0, strncmp(r->err, "katomic: ", 9));
-	EXPECT_NE(NULL, strstr(r->err, what));
-	EXPECT_NE(NULL, nl);
-	if (nl)
-		EXPECT_EQ('\0', nl[1]);		/* one line */
 }
 
 TEST(help)

@@ -9,18 +9,14 @@
  * for consistency, and for exactness where no two threads share a value.
  */
 #include <ctype.h>
-#include <libgen.h>
-#include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "../tools/hammer.h"
 #include "kselftest_harness.h"
+#include "run_katomic.h"
 
 /* Arithmetic ---------------------------------------------------------- */
 
@@ -239,114 +235,11 @@ TEST(rates)
 
 /* Running the command ------------------------------------------------- */
 
-struct run {
-	int status;		/* exit status, 128 + signal if killed */
-	char out[16384];	/* stdout */
-	char err[2048];		/* stderr */
-};
-
-static const char *katomic_bin(void)
+/* Failure: expect_error()'s, and nothing on stdout. */
+static void expect_failure(struct __test_metadata *_metadata,
+			   const struct run *r, int status, const char *what)
 {
-	static char path[PATH_MAX];
-	const char *env = getenv("KATOMIC_BIN");
-	ssize_t n;
-
-	if (env)
-		return env;
-	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	if (n < 0)
-		return "katomic";
-	path[n] = '\0';
-	strncat(dirname(path), "/../bin/katomic", sizeof(path) - strlen(path) - 1);
-	return path;
-}
-
-/*
- * Runs katomic with args, reading stdout and stderr to their end; if sig,
- * sends it once stdout contains trigger.  Returns -1 if it could not run.
- */
-static int run_katomic_signal(struct run *r, const char *const *args,
-			      int sig, const char *trigger)
-{
-	const char *argv[64] = { "katomic" };
-	char *bufs[2] = { r->out, r->err };
-	size_t sizes[2] = { sizeof(r->out), sizeof(r->err) }, len[2] = { 0 };
-	struct pollfd p[2];
-	int out[2], err[2], i, status, open = 2;
-	char scratch[512];
-	bool sent = false;
-	ssize_t n;
-	pid_t pid;
-
-	for (i = 0; args[i] && i < 62; i++)
-		argv[i + 1] = args[i];
-	if (pipe(out) || pipe(err))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		close(out[0]);
-		close(err[0]);
-		execv(katomic_bin(), (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	p[0] = (struct pollfd){ out[0], POLLIN, 0 };
-	p[1] = (struct pollfd){ err[0], POLLIN, 0 };
-	while (open) {
-		if (poll(p, 2, -1) < 0)
-			break;
-		for (i = 0; i < 2; i++) {
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			if (len[i] < sizes[i] - 1)
-				n = read(p[i].fd, bufs[i] + len[i],
-					 sizes[i] - 1 - len[i]);
-			else
-				n = read(p[i].fd, scratch, sizeof(scratch));
-			if (n <= 0) {
-				close(p[i].fd);
-				p[i].fd = -1;
-				open--;
-			} else if (len[i] < sizes[i] - 1) {
-				len[i] += n;
-			}
-		}
-		r->out[len[0]] = '\0';
-		if (sig && !sent && strstr(r->out, trigger)) {
-			kill(pid, sig);
-			sent = true;
-		}
-	}
-	bufs[0][len[0]] = '\0';
-	bufs[1][len[1]] = '\0';
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	return 0;
-}
-
-#define KATOMIC(r, ...) \
-	ASSERT_EQ(0, run_katomic_signal(r, (const char *const[]){ __VA_ARGS__, NULL }, 0, NULL))
-
-/* Failure: this exit status, one line "katomic: hammer: ..." with what. */
-static void expect_error(struct __test_metadata *_metadata,
-			 const struct run *r, int status, const char *what)
-{
-	const char *nl = strchr(r->err, '\n');
-
-	if (r->status != status || !strstr(r->err, what))
-		TH_LOG("exit %d, stderr: %s", r->status, r->err);
-	EXPECT_EQ(status, r->status);
-	EXPECT_EQ(0, strncmp(r->err, "katomic: ", 9));
-	EXPECT_NE(NULL, strstr(r->err, what));
-	EXPECT_NE(NULL, nl);
-	if (nl)
-		EXPECT_EQ('\0', nl[1]);		/* one line */
+	expect_error(_metadata, r, status, what);
 	EXPECT_STREQ("", r->out);
 }
 
@@ -742,46 +635,46 @@ TEST(usage_errors)
 	struct run r;
 
 	KATOMIC(&r, "hammer", "--ops", "10", "--seconds", "1");
-	expect_error(_metadata, &r, 2, "--ops and --seconds exclude each other");
+	expect_failure(_metadata, &r, 2, "--ops and --seconds exclude each other");
 	KATOMIC(&r, "hammer", "--threads", "0");
-	expect_error(_metadata, &r, 2, "--threads 0 is out of range 1..1024");
+	expect_failure(_metadata, &r, 2, "--threads 0 is out of range 1..1024");
 	KATOMIC(&r, "hammer", "--threads", "1025");
-	expect_error(_metadata, &r, 2, "out of range");
+	expect_failure(_metadata, &r, 2, "out of range");
 	KATOMIC(&r, "hammer", "--ops", "x");
-	expect_error(_metadata, &r, 2, "--ops 'x' is not a number");
+	expect_failure(_metadata, &r, 2, "--ops 'x' is not a number");
 	KATOMIC(&r, "hammer", "--ops", "0");
-	expect_error(_metadata, &r, 2, "--ops 0 is out of range");
+	expect_failure(_metadata, &r, 2, "--ops 0 is out of range");
 	KATOMIC(&r, "hammer", "--ops");
-	expect_error(_metadata, &r, 2, "--ops needs a value");
+	expect_failure(_metadata, &r, 2, "--ops needs a value");
 	KATOMIC(&r, "hammer", "--seconds", "0");
-	expect_error(_metadata, &r, 2, "--seconds 0 is out of range");
+	expect_failure(_metadata, &r, 2, "--seconds 0 is out of range");
 	KATOMIC(&r, "hammer", "--seconds", "1s");
-	expect_error(_metadata, &r, 2, "--seconds '1s' is not a decimal number");
+	expect_failure(_metadata, &r, 2, "--seconds '1s' is not a decimal number");
 	KATOMIC(&r, "hammer", "--seconds", "inf");
-	expect_error(_metadata, &r, 2, "out of range");
+	expect_failure(_metadata, &r, 2, "out of range");
 	KATOMIC(&r, "hammer", "--target", "user:rcu");
-	expect_error(_metadata, &r, 2,
+	expect_failure(_metadata, &r, 2,
 		     "'rcu' is not a counter kind (kinds: none atomic spinlock mutex percpu all)");
 	KATOMIC(&r, "hammer", "--target", "user");
-	expect_error(_metadata, &r, 2, "target 'user' is not kernel:KIND, user:KIND or all");
+	expect_failure(_metadata, &r, 2, "target 'user' is not kernel:KIND, user:KIND or all");
 	KATOMIC(&r, "hammer", "--target", "kernel:");
-	expect_error(_metadata, &r, 2, "is not a counter kind");
+	expect_failure(_metadata, &r, 2, "is not a counter kind");
 	KATOMIC(&r, "hammer", "--op", "inc");
-	expect_error(_metadata, &r, 2, "--op 'inc' is not add, cas-loop or swap");
+	expect_failure(_metadata, &r, 2, "--op 'inc' is not add, cas-loop or swap");
 	KATOMIC(&r, "hammer", "--counter", "own");
-	expect_error(_metadata, &r, 2, "--counter 'own' is not shared, per-thread or adjacent");
+	expect_failure(_metadata, &r, 2, "--counter 'own' is not shared, per-thread or adjacent");
 	KATOMIC(&r, "hammer", "--delay", "1000001");
-	expect_error(_metadata, &r, 2, "--delay 1000001 is out of range 0..1000000");
+	expect_failure(_metadata, &r, 2, "--delay 1000001 is out of range 0..1000000");
 	KATOMIC(&r, "hammer", "--id", "-1");
-	expect_error(_metadata, &r, 2, "--id -1 is out of range");
+	expect_failure(_metadata, &r, 2, "--id -1 is out of range");
 	KATOMIC(&r, "hammer", "--frob");
-	expect_error(_metadata, &r, 2, "unknown option '--frob'");
+	expect_failure(_metadata, &r, 2, "unknown option '--frob'");
 	KATOMIC(&r, "hammer", "user:atomic");
-	expect_error(_metadata, &r, 2, "unexpected argument 'user:atomic'");
+	expect_failure(_metadata, &r, 2, "unexpected argument 'user:atomic'");
 	KATOMIC(&r, "--twin", "hammer");
-	expect_error(_metadata, &r, 2, "hammer takes no --twin or --hex");
+	expect_failure(_metadata, &r, 2, "hammer takes no --twin or --hex");
 	KATOMIC(&r, "--twin", "info", ",", "hammer");
-	expect_error(_metadata, &r, 2, "hammer runs on its own, not in a chain");
+	expect_failure(_metadata, &r, 2, "hammer runs on its own, not in a chain");
 }
 
 /* Kernel targets without a device: exit 1, one line, nothing run. */
@@ -800,7 +693,7 @@ TEST(no_device)
 	EXPECT_NE(NULL, strstr(r.err,
 			       "katomic: hammer: kernel:atomic: /nonexistent/katomic: No such file or directory (ENOENT): is the katomic module loaded?\n"));
 	KATOMIC(&r, "--device", "/nonexistent/katomic", "hammer", "--json");
-	expect_error(_metadata, &r, 1, "kernel:none: /nonexistent/katomic: ");
+	expect_failure(_metadata, &r, 1, "kernel:none: /nonexistent/katomic: ");
 	/* adjacent is per-thread for kernel counters: said once, up front. */
 	KATOMIC(&r, "--device", "/nonexistent/katomic", "hammer", "--counter",
 		"adjacent", "--target", "kernel:all");

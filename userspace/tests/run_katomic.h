@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Running the katomic binary from a host test: $KATOMIC_BIN, else
+ * ../bin/katomic next to the test.  Include after kselftest_harness.h.
+ * The functions are static inline, so that a test need not use them all.
+ */
+#ifndef KATOMIC_RUN_KATOMIC_H
+#define KATOMIC_RUN_KATOMIC_H
+
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct run {
+	int status;		/* exit status, 128 + signal if killed */
+	char out[16384];	/* stdout, what fits */
+	char err[2048];		/* stderr, what fits */
+};
+
+static inline const char *katomic_bin(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("KATOMIC_BIN");
+	ssize_t n;
+
+	if (env)
+		return env;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n < 0)
+		return "katomic";
+	path[n] = '\0';
+	strncat(dirname(path), "/../bin/katomic", sizeof(path) - strlen(path) - 1);
+	return path;
+}
+
+/*
+ * Reads pid's stdout (fds[0]) and stderr (fds[1]) to their end into r,
+ * keeping what fits; if sig, sends it once stdout contains trigger.
+ */
+static inline void run_drain(struct run *r, int fds[2], pid_t pid, int sig,
+			     const char *trigger)
+{
+	struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+	char *bufs[2] = { r->out, r->err };
+	size_t sizes[2] = { sizeof(r->out), sizeof(r->err) };
+	size_t len[2] = { 0, 0 };
+	char scratch[512];
+	int open = 2, i;
+	bool sent = false;
+	ssize_t n;
+
+	while (open && poll(p, 2, -1) > 0) {
+		for (i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			if (len[i] < sizes[i] - 1)
+				n = read(p[i].fd, bufs[i] + len[i],
+					 sizes[i] - 1 - len[i]);
+			else
+				n = read(p[i].fd, scratch, sizeof(scratch));
+			if (n <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				open--;
+			} else if (len[i] < sizes[i] - 1) {
+				len[i] += n;
+			}
+		}
+		r->out[len[0]] = '\0';
+		if (sig && !sent && strstr(r->out, trigger)) {
+			kill(pid, sig);
+			sent = true;
+		}
+	}
+	r->out[len[0]] = '\0';
+	r->err[len[1]] = '\0';
+}
+
+/*
+ * Runs katomic with args (at most 62), reading stdout and stderr to their
+ * end; if sig is not 0, sends it once stdout contains trigger.  Fills r;
+ * returns -1 if it could not run.
+ */
+static inline int run_katomic_signal(struct run *r, const char *const *args,
+				     int sig, const char *trigger)
+{
+	const char *argv[64] = { "katomic" };
+	int out[2], err[2], fds[2], i, status;
+	pid_t pid;
+
+	for (i = 0; args[i] && i < 62; i++)
+		argv[i + 1] = args[i];
+	if (pipe(out) || pipe(err))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]);
+		close(err[0]);
+		execv(katomic_bin(), (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	fds[0] = out[0];
+	fds[1] = err[0];
+	run_drain(r, fds, pid, sig, trigger);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return 0;
+}
+
+static inline int run_katomic(struct run *r, const char *const *args)
+{
+	return run_katomic_signal(r, args, 0, NULL);
+}
+
+#define KATOMIC(r, ...) \
+	ASSERT_EQ(0, run_katomic(r, (const char *const[]){ __VA_ARGS__, NULL }))
+
+/* Failure: this exit status, one line "katomic: ..." containing what. */
+static inline void expect_error(struct __test_metadata *_metadata,
+				const struct run *r, int status,
+				const char *what)
+{
+	const char *nl = strchr(r->err, '\n');
+
+	if (r->status != status || !strstr(r->err, what))
+		TH_LOG("exit %d, stderr: %s", r->status, r->err);
+	EXPECT_EQ(status, r->status);
+	EXPECT_EQ(0, strncmp(r->err, "katomic: ", 9));
+	EXPECT_NE(NULL, strstr(r->err, what));
+	EXPECT_NE(NULL, nl);
+	if (nl)
+		EXPECT_EQ('\0', nl[1]);		/* one line */
+}
+
+#endif /* KATOMIC_RUN_KATOMIC_H */
