@@ -630,51 +630,52 @@ TEST(help)
 	EXPECT_NE(NULL, strstr(r.out, "\n  hammer [OPTION]... "));
 }
 
+/* Usage errors: exit 2, one line naming the problem, nothing run. */
+static const struct {
+	const char *args[6];	/* NULL-terminated */
+	const char *what;
+} bad_usage[] = {
+	{ { "hammer", "--ops", "10", "--seconds", "1" },
+	  "--ops and --seconds exclude each other" },
+	{ { "hammer", "--threads", "0" }, "--threads 0 is out of range 1..1024" },
+	{ { "hammer", "--threads", "1025" }, "out of range" },
+	{ { "hammer", "--ops", "x" }, "--ops 'x' is not a number" },
+	{ { "hammer", "--ops", "0" }, "--ops 0 is out of range" },
+	{ { "hammer", "--ops" }, "--ops needs a value" },
+	{ { "hammer", "--seconds", "0" }, "--seconds 0 is out of range" },
+	{ { "hammer", "--seconds", "1s" },
+	  "--seconds '1s' is not a decimal number" },
+	{ { "hammer", "--seconds", "inf" }, "out of range" },
+	{ { "hammer", "--target", "user:rcu" },
+	  "'rcu' is not a counter kind (kinds: none atomic spinlock mutex percpu all)" },
+	{ { "hammer", "--target", "user" },
+	  "target 'user' is not kernel:KIND, user:KIND or all" },
+	{ { "hammer", "--target", "kernel:" }, "is not a counter kind" },
+	{ { "hammer", "--op", "inc" }, "--op 'inc' is not add, cas-loop or swap" },
+	{ { "hammer", "--counter", "own" },
+	  "--counter 'own' is not shared, per-thread or adjacent" },
+	{ { "hammer", "--delay", "1000001" },
+	  "--delay 1000001 is out of range 0..1000000" },
+	{ { "hammer", "--id", "-1" }, "--id -1 is out of range" },
+	{ { "hammer", "--frob" }, "unknown option '--frob'" },
+	{ { "hammer", "user:atomic" }, "unexpected argument 'user:atomic'" },
+	{ { "--twin", "hammer" }, "hammer takes no --twin or --hex" },
+	{ { "--twin", "info", ",", "hammer" },
+	  "hammer runs on its own, not in a chain" },
+};
+
 TEST(usage_errors)
 {
 	struct run r;
+	size_t i;
 
-	KATOMIC(&r, "hammer", "--ops", "10", "--seconds", "1");
-	expect_failure(_metadata, &r, 2, "--ops and --seconds exclude each other");
-	KATOMIC(&r, "hammer", "--threads", "0");
-	expect_failure(_metadata, &r, 2, "--threads 0 is out of range 1..1024");
-	KATOMIC(&r, "hammer", "--threads", "1025");
-	expect_failure(_metadata, &r, 2, "out of range");
-	KATOMIC(&r, "hammer", "--ops", "x");
-	expect_failure(_metadata, &r, 2, "--ops 'x' is not a number");
-	KATOMIC(&r, "hammer", "--ops", "0");
-	expect_failure(_metadata, &r, 2, "--ops 0 is out of range");
-	KATOMIC(&r, "hammer", "--ops");
-	expect_failure(_metadata, &r, 2, "--ops needs a value");
-	KATOMIC(&r, "hammer", "--seconds", "0");
-	expect_failure(_metadata, &r, 2, "--seconds 0 is out of range");
-	KATOMIC(&r, "hammer", "--seconds", "1s");
-	expect_failure(_metadata, &r, 2, "--seconds '1s' is not a decimal number");
-	KATOMIC(&r, "hammer", "--seconds", "inf");
-	expect_failure(_metadata, &r, 2, "out of range");
-	KATOMIC(&r, "hammer", "--target", "user:rcu");
-	expect_failure(_metadata, &r, 2,
-		     "'rcu' is not a counter kind (kinds: none atomic spinlock mutex percpu all)");
-	KATOMIC(&r, "hammer", "--target", "user");
-	expect_failure(_metadata, &r, 2, "target 'user' is not kernel:KIND, user:KIND or all");
-	KATOMIC(&r, "hammer", "--target", "kernel:");
-	expect_failure(_metadata, &r, 2, "is not a counter kind");
-	KATOMIC(&r, "hammer", "--op", "inc");
-	expect_failure(_metadata, &r, 2, "--op 'inc' is not add, cas-loop or swap");
-	KATOMIC(&r, "hammer", "--counter", "own");
-	expect_failure(_metadata, &r, 2, "--counter 'own' is not shared, per-thread or adjacent");
-	KATOMIC(&r, "hammer", "--delay", "1000001");
-	expect_failure(_metadata, &r, 2, "--delay 1000001 is out of range 0..1000000");
-	KATOMIC(&r, "hammer", "--id", "-1");
-	expect_failure(_metadata, &r, 2, "--id -1 is out of range");
-	KATOMIC(&r, "hammer", "--frob");
-	expect_failure(_metadata, &r, 2, "unknown option '--frob'");
-	KATOMIC(&r, "hammer", "user:atomic");
-	expect_failure(_metadata, &r, 2, "unexpected argument 'user:atomic'");
-	KATOMIC(&r, "--twin", "hammer");
-	expect_failure(_metadata, &r, 2, "hammer takes no --twin or --hex");
-	KATOMIC(&r, "--twin", "info", ",", "hammer");
-	expect_failure(_metadata, &r, 2, "hammer runs on its own, not in a chain");
+	for (i = 0; i < sizeof(bad_usage) / sizeof(bad_usage[0]); i++) {
+		ASSERT_EQ(0, run_katomic(&r, bad_usage[i].args));
+		if (r.status != 2 || !strstr(r.err, bad_usage[i].what))
+			TH_LOG("bad_usage[%zu], expecting \"%s\"", i,
+			       bad_usage[i].what);
+		expect_failure(_metadata, &r, 2, bad_usage[i].what);
+	}
 }
 
 /* Kernel targets without a device: exit 1, one line, nothing run. */
