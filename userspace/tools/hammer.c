@@ -24,6 +24,7 @@
 
 #include "hammer.h"
 #include "katomic.h"
+#include "options.h"
 
 enum { EXIT_OK, EXIT_FAILED, EXIT_USAGE };
 
@@ -470,29 +471,6 @@ void hammer_usage(FILE *f)
 }
 
 /* Options ------------------------------------------------------------- */
-
-/*
- * Matches "--name VALUE" or "--name=VALUE" at argv[*i], advancing *i past
- * it.  Returns 1 if matched, 0 if not, -1 if the value is missing.
- */
-static int option_value(int argc, char **argv, int *i, const char *name,
-			const char **value)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(argv[*i], name, n))
-		return 0;
-	if (argv[*i][n] == '=') {
-		*value = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n])
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*value = argv[++*i];
-	return 1;
-}
 
 static int parse_uint(const char *opt, const char *s, uint64_t min,
 		      uint64_t max, uint64_t *v)

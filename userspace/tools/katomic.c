@@ -13,6 +13,7 @@
 
 #include "hammer.h"
 #include "katomic.h"
+#include "options.h"
 
 enum { EXIT_OK, EXIT_FAILED, EXIT_USAGE };
 
@@ -495,29 +496,6 @@ static int cmd_help(struct cli *c, const struct cmdline *l)
 	}
 	print_command(cmd, op_nr < 0 ? NULL : katomic_op_desc(op_nr));
 	return EXIT_OK;
-}
-
-/*
- * Matches "--name VALUE" or "--name=VALUE" at argv[*i], advancing *i past
- * it.  Returns 1 if matched, 0 if not, -1 if the value is missing.
- */
-static int option_value(int argc, char **argv, int *i, const char *name,
-			const char **value)
-{
-	size_t n = strlen(name);
-
-	if (strncmp(argv[*i], name, n))
-		return 0;
-	if (argv[*i][n] == '=') {
-		*value = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n])
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*value = argv[++*i];
-	return 1;
 }
 
 static bool is_option(const char *s)
