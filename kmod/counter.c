@@ -11,9 +11,10 @@
  * or, for LOAD, STORE and ADD, on a percpu_counter (PERCPU).
  */
 #include <linux/bitops.h>
-#include <linux/delay.h>
 #include <linux/errno.h>
+#include <linux/ktime.h>
 #include <linux/nospec.h>
+#include <linux/processor.h>
 #include <linux/rcupdate.h>
 
 #include "katomic.h"
@@ -235,12 +236,17 @@ static bool katomic_apply(const struct katomic_type_info *t, u8 op, u64 old,
 	return false;
 }
 
-/* NONE's window: @ns (at most 1 ms) between the load and the store. */
+/*
+ * NONE's window: @ns (at most 1 ms) between the load and the store, spent
+ * on the clock rather than in udelay(), whose loop count comes from each
+ * CPU's own calibration (wrong by far on a secondary vCPU under TCG).
+ */
 static void katomic_delay(u32 ns)
 {
-	if (ns >= NSEC_PER_USEC)
-		udelay(ns / NSEC_PER_USEC);
-	ndelay(ns % NSEC_PER_USEC);
+	u64 end = ktime_get_ns() + ns;
+
+	while (ktime_get_ns() < end)
+		cpu_relax();
 }
 
 /* NONE: load, compute, store, each a plain access; nothing is atomic. */
@@ -281,7 +287,17 @@ static int katomic_run_percpu(struct katomic_counter *c, u8 op, u64 a,
 		percpu_counter_set(&c->lock.pcpu, a);
 		return 0;
 	case KATOMIC_OP_ADD:
-		/* A per-CPU add returns nothing: the result is 0. */
+		/*
+		 * A per-CPU add returns nothing: the result is 0.  The add
+		 * tests abs(this CPU's share + delta) against the batch, and
+		 * abs(S64_MIN) is negative: that sum would be added to the
+		 * s32 share and lose its high bits.  A delta of at most 2^62
+		 * cannot reach S64_MIN, so larger ones go in two halves.
+		 */
+		if (a + BIT_ULL(62) > BIT_ULL(63)) {
+			percpu_counter_add(&c->lock.pcpu, (s64)a / 2);
+			a -= (s64)a / 2;
+		}
 		percpu_counter_add(&c->lock.pcpu, a);
 		return 0;
 	}
