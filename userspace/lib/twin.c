@@ -270,75 +270,65 @@ static void twin_plain_run(union twin_cell *v, const struct katomic_width *w,
  * pthread_spin_init() and pthread_mutex_init() can fail only for want of
  * resources (glibc's never do): DEFINE reports that as -ENOMEM.
  */
-static int twin_spin_init(struct twin_counter *c, union twin_cell *v,
-			  const struct katomic_width *w, __u64 init)
+static int twin_spin_setup(pthread_spinlock_t *lock)
 {
-	if (pthread_spin_init(&c->spin, PTHREAD_PROCESS_PRIVATE))
-		return -ENOMEM;
-	cell_set(v, w->bits, init);
-	return 0;
+	return pthread_spin_init(lock, PTHREAD_PROCESS_PRIVATE);
 }
 
-static void twin_spin_fini(struct twin_counter *c)
+static int twin_mutex_setup(pthread_mutex_t *lock)
 {
-	pthread_spin_destroy(&c->spin);
+	return pthread_mutex_init(lock, NULL);
 }
 
-static int twin_spin_run(struct twin_counter *c, union twin_cell *v,
-			 const struct katomic_width *w,
-			 const struct katomic_op *op, __u64 *result,
-			 bool *applied)
-{
-	int ret = pthread_spin_lock(&c->spin);
-
-	if (ret)
-		return -ret;
-	twin_plain_run(v, w, op, result, applied);
-	pthread_spin_unlock(&c->spin);
-	return 0;
-}
-
-static const struct twin_kind twin_spinlock = {
-	.types = TWIN_ALL_TYPES,
-	.init = twin_spin_init,
-	.fini = twin_spin_fini,
-	.run = twin_spin_run,
+/*
+ * A kind that holds a lock around twin_plain_run(): SPINLOCK and MUTEX are
+ * the same code around a different lock.  member is the lock's member of
+ * struct twin_counter; setup, take, release and destroy are its calls
+ * (setup and take return 0 or an errno).  Written out for each lock, so
+ * that the lock calls are direct, as if written by hand.
+ */
+#define TWIN_LOCKED_KIND(name, member, setup, take, release, destroy)	\
+static int twin_##name##_init(struct twin_counter *c,			\
+			      union twin_cell *v,			\
+			      const struct katomic_width *w,		\
+			      __u64 init)				\
+{									\
+	if (setup(&c->member))						\
+		return -ENOMEM;						\
+	cell_set(v, w->bits, init);					\
+	return 0;							\
+}									\
+									\
+static void twin_##name##_fini(struct twin_counter *c)			\
+{									\
+	destroy(&c->member);						\
+}									\
+									\
+static int twin_##name##_run(struct twin_counter *c,			\
+			     union twin_cell *v,			\
+			     const struct katomic_width *w,		\
+			     const struct katomic_op *op,		\
+			     __u64 *result, bool *applied)		\
+{									\
+	int ret = take(&c->member);					\
+									\
+	if (ret)							\
+		return -ret;						\
+	twin_plain_run(v, w, op, result, applied);			\
+	release(&c->member);						\
+	return 0;							\
+}									\
+									\
+static const struct twin_kind twin_##name = {				\
+	.types = TWIN_ALL_TYPES,					\
+	.init = twin_##name##_init,					\
+	.fini = twin_##name##_fini,					\
+	.run = twin_##name##_run,					\
 };
-
-static int twin_mutex_init(struct twin_counter *c, union twin_cell *v,
-			   const struct katomic_width *w, __u64 init)
-{
-	if (pthread_mutex_init(&c->mutex, NULL))
-		return -ENOMEM;
-	cell_set(v, w->bits, init);
-	return 0;
-}
-
-static void twin_mutex_fini(struct twin_counter *c)
-{
-	pthread_mutex_destroy(&c->mutex);
-}
-
-static int twin_mutex_run(struct twin_counter *c, union twin_cell *v,
-			  const struct katomic_width *w,
-			  const struct katomic_op *op, __u64 *result,
-			  bool *applied)
-{
-	int ret = pthread_mutex_lock(&c->mutex);
-
-	if (ret)
-		return -ret;
-	twin_plain_run(v, w, op, result, applied);
-	pthread_mutex_unlock(&c->mutex);
-	return 0;
-}
-
-static const struct twin_kind twin_mutex = {
-	.types = TWIN_ALL_TYPES,
-	.init = twin_mutex_init,
-	.fini = twin_mutex_fini,
-	.run = twin_mutex_run,
-};
+TWIN_LOCKED_KIND(spinlock, spin, twin_spin_setup, pthread_spin_lock,
+		 pthread_spin_unlock, pthread_spin_destroy)
+TWIN_LOCKED_KIND(mutex, mutex, twin_mutex_setup, pthread_mutex_lock,
+		 pthread_mutex_unlock, pthread_mutex_destroy)
 
 /*
  * PERCPU, the sharded per-thread counter (a percpu_counter with threads
@@ -378,7 +368,7 @@ static int twin_pcpu_init(struct twin_counter *c, union twin_cell *v,
 			  KATOMIC_TWIN_SHARDS * sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	if (pthread_spin_init(&c->pcpu.lock, PTHREAD_PROCESS_PRIVATE)) {
+	if (twin_spin_setup(&c->pcpu.lock)) {
 		free(s);
 		return -ENOMEM;
 	}
