@@ -518,10 +518,7 @@ FIXTURE_SETUP(race)
 	struct katomic_info info;
 	unsigned int j;
 
-	self->fd = kt_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
-	ASSERT_EQ(0, kt_info(self->fd, &info));
+	kt_setup_dev(_metadata, &self->fd, &info);
 	self->id = 96;
 	ASSERT_LE(self->id + RACE_IDS, info.nr_counters);
 	for (j = 0; j < RACE_IDS; j++)

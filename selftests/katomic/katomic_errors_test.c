@@ -462,10 +462,7 @@ FIXTURE(dev) {
 
 FIXTURE_SETUP(dev)
 {
-	self->fd = kt_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
-	ASSERT_EQ(0, kt_info(self->fd, &self->info));
+	kt_setup_dev(_metadata, &self->fd, &self->info);
 	self->id = 44;
 	self->spare = 45;
 	ASSERT_EQ(0, kt_redefine(self->fd, self->id, KATOMIC_TYPE_INT64,
@@ -848,12 +845,7 @@ TEST_F(dev, query)
 
 			ASSERT_EQ(0, kt_define(self->fd, self->spare, t->type,
 					       sync, 1));
-			memset(&d, 0, sizeof(d));
-			d.id = self->spare;
-			d.object = KATOMIC_OBJ_COUNTER;
-			d.type = 0xee;
-			d.sync = 0xee;
-			d.param = KT_POISON;
+			kt_query_poisoned(&d, self->spare);
 			ASSERT_EQ(0, kt_ioctl(self->fd, KATOMIC_IOC_QUERY, &d))
 				TH_LOG("%s", t->name);
 			EXPECT_EQ(self->spare, d.id);
@@ -889,12 +881,7 @@ TEST_F(dev, query)
 		    -EINVAL, "QUERY object 0xff");
 
 	/* undefined: -ENOENT, and the poisoned out fields stay */
-	memset(&d, 0, sizeof(d));
-	d.id = self->spare;
-	d.object = KATOMIC_OBJ_COUNTER;
-	d.type = 0xee;
-	d.sync = 0xee;
-	d.param = KT_POISON;
+	kt_query_poisoned(&d, self->spare);
 	expect_fail(_metadata, self->fd, KATOMIC_IOC_QUERY, &d, sizeof(d),
 		    -ENOENT, "QUERY of an undefined counter");
 }

@@ -534,9 +534,7 @@ TEST_F(kind, define_query)
 			d.sync = self->sync;
 			d.init = init;
 			d.param = params[i];
-			want = kt_define_errno(&d, self->info.nr_counters,
-					       self->info.ptr_bits,
-					       self->info.features, false);
+			want = kt_define_errno(&d, &self->info, false);
 			before = d;
 			got = kt_ioctl(self->fd, KATOMIC_IOC_DEFINE, &d);
 			EXPECT_EQ(want, got)
@@ -550,12 +548,7 @@ TEST_F(kind, define_query)
 				continue;
 			}
 			/* the out fields go in poisoned */
-			memset(&q, 0, sizeof(q));
-			q.id = self->spare;
-			q.object = KATOMIC_OBJ_COUNTER;
-			q.type = 0xee;
-			q.sync = 0xee;
-			q.param = KT_POISON;
+			kt_query_poisoned(&q, self->spare);
 			ASSERT_EQ(0, kt_ioctl(self->fd, KATOMIC_IOC_QUERY, &q));
 			EXPECT_EQ(self->spare, q.id);
 			EXPECT_EQ(KATOMIC_OBJ_COUNTER, q.object);
@@ -580,9 +573,7 @@ TEST_F(kind, define_query)
 		d.type = t->type;
 		d.sync = i;
 		d.init = 7;
-		want = kt_define_errno(&d, self->info.nr_counters,
-				       self->info.ptr_bits,
-				       self->info.features, true);
+		want = kt_define_errno(&d, &self->info, true);
 		EXPECT_EQ(want, kt_ioctl(self->fd, KATOMIC_IOC_DEFINE, &d))
 			TH_LOG("DEFINE of a defined id as %s",
 			       kt_sync_name(i));
@@ -629,10 +620,7 @@ FIXTURE(define) {
 
 FIXTURE_SETUP(define)
 {
-	self->fd = kt_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
-	ASSERT_EQ(0, kt_info(self->fd, &self->info));
+	kt_setup_dev(_metadata, &self->fd, &self->info);
 	self->busy = KT_ID;
 	self->spare = KT_SPARE;
 	ASSERT_LT(self->spare, self->info.nr_counters);
@@ -723,9 +711,7 @@ TEST_F(define, errno_order)
 		d.sync = f;
 		d.param = params[g];
 		d.init = inits[h];
-		want = kt_define_errno(&d, self->info.nr_counters,
-				       self->info.ptr_bits,
-				       self->info.features, busy);
+		want = kt_define_errno(&d, &self->info, busy);
 		before = d;
 		r = kt_ioctl(self->fd, KATOMIC_IOC_DEFINE, &d);
 		runs++;
@@ -1230,10 +1216,7 @@ FIXTURE(mutex) {
 
 FIXTURE_SETUP(mutex)
 {
-	self->fd = kt_open();
-	ASSERT_LE(0, self->fd)
-		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
-	ASSERT_EQ(0, kt_info(self->fd, &self->info));
+	kt_setup_dev(_metadata, &self->fd, &self->info);
 	self->id = KT_ID;
 	ASSERT_LT(self->id, self->info.nr_counters);
 	self->n = nthreads();

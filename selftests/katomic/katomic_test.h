@@ -352,32 +352,32 @@ static inline int kt_sync_model(__u8 sync, const struct kt_type *t, __u8 op,
 }
 
 /*
- * The errno of DEFINE of a counter, in the module's order of checks:
- * id, flags, reserved, type, sync number (-EINVAL); a kind counters do
- * not take, or one of features' absent SYNC_KINDS, or PERCPU of a type
- * other than INT64/UINT64 (-EOPNOTSUPP); param (-EINVAL); init
- * (-EOVERFLOW); an id already defined (-EEXIST).  d->object must be
- * KATOMIC_OBJ_COUNTER.
+ * The errno of DEFINE of a counter, on a module that reports info, in
+ * its order of checks: id, flags, reserved, type, sync number (-EINVAL);
+ * a kind counters do not take, or one of SYNC_KINDS when info's features
+ * lack it, or PERCPU of a type other than INT64/UINT64 (-EOPNOTSUPP);
+ * param (-EINVAL); init (-EOVERFLOW); an id already defined (-EEXIST).
+ * d->object must be KATOMIC_OBJ_COUNTER.
  */
 static inline int kt_define_errno(const struct katomic_define *d,
-				  __u32 nr_counters, unsigned int ptr_bits,
-				  __u32 features, bool defined)
+				  const struct katomic_info *info,
+				  bool defined)
 {
 	const struct kt_type *tp = kt_type_of(d->type);
 	__u8 sync = kt_sync_resolve(d->sync);
 	struct kt_type t;
 
-	if (d->id >= nr_counters || d->flags || d->reserved || !tp ||
+	if (d->id >= info->nr_counters || d->flags || d->reserved || !tp ||
 	    d->sync > KATOMIC_SYNC_LAST)
 		return -EINVAL;
 	if (!kt_sync_counter(sync) || !kt_sync_takes(sync, d->type) ||
 	    (sync != KATOMIC_SYNC_ATOMIC &&
-	     !(features & KATOMIC_FEAT_SYNC_KINDS)))
+	     !(info->features & KATOMIC_FEAT_SYNC_KINDS)))
 		return -EOPNOTSUPP;
 	if (sync == KATOMIC_SYNC_NONE ? d->param > KT_NONE_MAX_DELAY
 				      : d->param != 0)
 		return -EINVAL;
-	t = kt_resolve(tp, ptr_bits);
+	t = kt_resolve(tp, info->ptr_bits);
 	if (!kt_fits(&t, d->init))
 		return -EOVERFLOW;
 	return defined ? -EEXIST : 0;
@@ -440,18 +440,24 @@ static inline int kt_info(int fd, struct katomic_info *info)
 }
 
 /*
- * The start of every per-type fixture: open the device, read INFO and
- * resolve the variant's type (UINTPTR to ptr_bits).  Its ASSERTs end the
- * test as they would in FIXTURE_SETUP itself.
+ * The start of every fixture: open the device and read INFO.  Its ASSERTs
+ * end the test as they would in FIXTURE_SETUP itself.
  */
-static inline void kt_setup_type(struct __test_metadata *_metadata, int *fd,
-				 struct katomic_info *info, struct kt_type *t,
-				 const struct kt_type *variant_t)
+static inline void kt_setup_dev(struct __test_metadata *_metadata, int *fd,
+				struct katomic_info *info)
 {
 	*fd = kt_open();
 	ASSERT_LE(0, *fd)
 		TH_LOG("open %s: %s", KT_DEV, strerror(errno));
 	ASSERT_EQ(0, kt_info(*fd, info));
+}
+
+/* The start of every per-type fixture: also resolve the variant's type. */
+static inline void kt_setup_type(struct __test_metadata *_metadata, int *fd,
+				 struct katomic_info *info, struct kt_type *t,
+				 const struct kt_type *variant_t)
+{
+	kt_setup_dev(_metadata, fd, info);
 	*t = kt_resolve(variant_t, info->ptr_bits);
 	ASSERT_TRUE(t->bits == 32 || t->bits == 64);
 }
@@ -538,6 +544,17 @@ static inline int kt_load(int fd, __u32 id, __u8 type, __u64 *v)
 static inline int kt_store(int fd, __u32 id, __u8 type, __u64 v)
 {
 	return kt_do(fd, id, type, KATOMIC_OP_STORE, v, 0, NULL, NULL);
+}
+
+/* QUERY's argument for counter id, its out fields poisoned. */
+static inline void kt_query_poisoned(struct katomic_define *q, __u32 id)
+{
+	memset(q, 0, sizeof(*q));
+	q->id = id;
+	q->object = KATOMIC_OBJ_COUNTER;
+	q->type = 0xee;
+	q->sync = 0xee;
+	q->param = KT_POISON;
 }
 
 /* ---- sysfs ------------------------------------------------------------- */
