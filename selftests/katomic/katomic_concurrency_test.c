@@ -27,7 +27,6 @@
  */
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -41,16 +40,10 @@ struct worker {
 	const struct kt_type *t;
 	__u32 id;
 	unsigned long iters;
-	__u64 start;			/* the counter's initial value */
-	unsigned char *seen;		/* add: one bit per possible result */
-	unsigned long span;		/* add: T*N */
+	struct kt_adds *add;		/* add: the results to return */
 
 	/* what the worker saw; read by the main thread after join */
-	int err;			/* first unexpected return, or 0 */
-	const char *err_op;
-	unsigned long nerr;
-	unsigned long bad;		/* wrong results */
-	char bad_msg[160];		/* the first of them */
+	struct kt_record rec;		/* errors and wrong results */
 	unsigned long retries;		/* cas_inc: failed CASes */
 	__u64 sum_in, sum_out;		/* swap */
 	unsigned long counts[5];	/* races: 0, ENOENT, EINVAL, EEXIST, other */
@@ -66,26 +59,6 @@ struct worker {
 	__u64 stale_first;		/* stale_op: the first such value */
 	unsigned long stale_cycle;	/* stale_op: its cycle */
 };
-
-static void worker_error(struct worker *w, const char *op, int r)
-{
-	if (!w->nerr++) {
-		w->err = r;
-		w->err_op = op;
-	}
-}
-
-static void __attribute__((format(printf, 2, 3)))
-worker_bad(struct worker *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w->bad++)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(w->bad_msg, sizeof(w->bad_msg), fmt, ap);
-	va_end(ap);
-}
 
 /* The threads of one test. */
 struct crew {
@@ -135,17 +108,8 @@ static void crew_check(struct __test_metadata *_metadata, struct crew *c)
 {
 	unsigned int i;
 
-	for (i = 0; i < c->nthreads; i++) {
-		struct worker *w = &c->w[i];
-
-		EXPECT_EQ(0, w->nerr)
-			TH_LOG("thread %u: %lu errors, first %s: %d (%s)", i,
-			       w->nerr, w->err_op ? w->err_op : "?", w->err,
-			       strerror(-w->err));
-		EXPECT_EQ(0, w->bad)
-			TH_LOG("thread %u: %lu wrong results, first: %s", i,
-			       w->bad, w->bad_msg);
-	}
+	for (i = 0; i < c->nthreads; i++)
+		kt_record_check(_metadata, i, &c->w[i].rec);
 }
 
 FIXTURE(conc) {
@@ -176,8 +140,8 @@ FIXTURE_TEARDOWN(conc)
 	close(self->fd);
 }
 
-/* Point every worker at the fixture's counter, holding start. */
-static void conc_workers(FIXTURE_DATA(conc) *self, __u64 start)
+/* Point every worker at the fixture's counter. */
+static void conc_workers(FIXTURE_DATA(conc) *self)
 {
 	unsigned int i;
 
@@ -188,7 +152,6 @@ static void conc_workers(FIXTURE_DATA(conc) *self, __u64 start)
 		w->t = &self->t;
 		w->id = self->id;
 		w->iters = self->c.iters;
-		w->start = start;
 	}
 }
 
@@ -197,61 +160,28 @@ static void conc_workers(FIXTURE_DATA(conc) *self, __u64 start)
 static void *add_worker(void *arg)
 {
 	struct worker *w = arg;
-	const struct kt_type *t = w->t;
-	unsigned long i;
-	__u64 r, off, mask = t->bits >= 64 ? ~0ULL : (1ULL << t->bits) - 1;
 
 	pthread_barrier_wait(w->bar);
-	for (i = 0; i < w->iters; i++) {
-		int e = kt_do(w->fd, w->id, t->type, KATOMIC_OP_ADD, 1, 0, &r,
-			      NULL);
-
-		if (e) {
-			worker_error(w, "ADD", e);
-			continue;
-		}
-		/* r is start + k for a k in 1..span no one else got */
-		off = (r - w->start) & mask;
-		if (r != kt_canon(t, r) || off < 1 || off > w->span) {
-			worker_bad(w, "ADD returned %#llx (offset %llu)", r,
-				   off);
-			continue;
-		}
-		off--;
-		if (__atomic_fetch_or(&w->seen[off / 8], 1u << (off % 8),
-				      __ATOMIC_RELAXED) & (1u << (off % 8)))
-			worker_bad(w, "ADD result %#llx returned twice", r);
-	}
+	kt_adds_run(w->add, w->fd, w->id, w->iters, &w->rec);
 	return NULL;
 }
 
+/* T threads x N ADDs of 1: see struct kt_adds. */
 TEST_F_TIMEOUT(conc, add, 120)
 {
 	const struct kt_type *t = &self->t;
-	unsigned long span = self->c.nthreads * self->c.iters, i, missing = 0;
-	/* start below the maximum, so the adds wrap past it */
-	__u64 start = kt_canon(t, kt_max(t) - span / 2), v;
-	unsigned char *seen = calloc(span / 8 + 1, 1);
+	struct kt_adds a;
+	unsigned int i;
 
-	ASSERT_NE(NULL, seen);
+	ASSERT_EQ(0, kt_adds_init(&a, t, self->c.nthreads * self->c.iters));
 	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type,
-			       KATOMIC_SYNC_DEFAULT, start));
-	conc_workers(self, start);
-	for (i = 0; i < self->c.nthreads; i++) {
-		self->c.w[i].seen = seen;
-		self->c.w[i].span = span;
-	}
+			       KATOMIC_SYNC_DEFAULT, a.start));
+	conc_workers(self);
+	for (i = 0; i < self->c.nthreads; i++)
+		self->c.w[i].add = &a;
 	crew_run(_metadata, &self->c, t->name, add_worker);
 	crew_check(_metadata, &self->c);
-
-	ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
-	EXPECT_EQ(kt_canon(t, start + span), v)
-		TH_LOG("%u threads x %lu adds from %#llx", self->c.nthreads,
-		       self->c.iters, (unsigned long long)start);
-	for (i = 0; i < span; i++)
-		missing += !(seen[i / 8] & (1u << (i % 8)));
-	EXPECT_EQ(0, missing) TH_LOG("new values no ADD returned");
-	free(seen);
+	kt_adds_check(_metadata, &a, self->fd, self->id, "ADD");
 }
 
 /* ---- cas_inc -------------------------------------------------------------- */
@@ -259,47 +189,9 @@ TEST_F_TIMEOUT(conc, add, 120)
 static void *cas_worker(void *arg)
 {
 	struct worker *w = arg;
-	const struct kt_type *t = w->t;
-	unsigned long done = 0;
-	__u64 cur, r;
-	__u8 applied;
-	int e;
 
 	pthread_barrier_wait(w->bar);
-	e = kt_load(w->fd, w->id, t->type, &cur);
-	if (e) {
-		worker_error(w, "LOAD", e);
-		return NULL;
-	}
-	while (done < w->iters) {
-		__u64 next = kt_canon(t, cur + 1);
-
-		e = kt_do(w->fd, w->id, t->type, KATOMIC_OP_CAS, cur, next,
-			  &r, &applied);
-		if (e) {
-			worker_error(w, "CAS", e);
-			if (w->nerr > 100)
-				return NULL;
-			continue;
-		}
-		if (applied) {
-			if (r != cur)
-				worker_bad(w, "CAS applied but saw %#llx, expected %#llx",
-					   r, cur);
-			done++;
-			cur = next;
-		} else {
-			if (r == cur) {
-				worker_bad(w, "CAS saw the expected %#llx but did not swap",
-					   r);
-				/* it may never swap: do not spin forever */
-				if (w->bad > 100)
-					return NULL;
-			}
-			w->retries++;
-			cur = r;
-		}
-	}
+	kt_cas_inc_run(w->fd, w->id, w->t, w->iters, &w->rec, &w->retries);
 	return NULL;
 }
 
@@ -307,19 +199,19 @@ TEST_F_TIMEOUT(conc, cas_inc, 120)
 {
 	const struct kt_type *t = &self->t;
 	unsigned long span = self->c.nthreads * self->c.iters, retries = 0, i;
-	__u64 start = kt_canon(t, kt_min(t) - span / 3), v;
+	__u64 start = kt_cas_inc_start(t, span);
 
 	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type,
 			       KATOMIC_SYNC_ATOMIC, start));
-	conc_workers(self, start);
+	conc_workers(self);
 	crew_run(_metadata, &self->c, t->name, cas_worker);
 	crew_check(_metadata, &self->c);
 	for (i = 0; i < self->c.nthreads; i++)
 		retries += self->c.w[i].retries;
 	TH_LOG("%s: %lu CAS retries", t->name, retries);
 
-	ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
-	EXPECT_EQ(kt_canon(t, start + span), v);
+	kt_expect_counted(_metadata, self->fd, self->id, t, start, span,
+			  "CAS");
 }
 
 /*
@@ -363,13 +255,13 @@ static void *swap_worker(void *arg)
 		e = kt_do(w->fd, w->id, t->type, KATOMIC_OP_SWAP, in, 0, &out,
 			  NULL);
 		if (e) {
-			worker_error(w, "SWAP", e);
+			kt_record_error(&w->rec, "SWAP", e);
 			continue;
 		}
 		w->sum_in += in;
 		w->sum_out += out;
 		if (torn(t, out))
-			worker_bad(w, "SWAP returned torn %#llx", out);
+			kt_record_bad(&w->rec, "SWAP returned torn %#llx", out);
 	}
 	return NULL;
 }
@@ -382,7 +274,7 @@ TEST_F_TIMEOUT(conc, swap, 120)
 
 	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type,
 			       KATOMIC_SYNC_DEFAULT, start));
-	conc_workers(self, start);
+	conc_workers(self);
 	crew_run(_metadata, &self->c, t->name, swap_worker);
 	crew_check(_metadata, &self->c);
 
@@ -429,7 +321,7 @@ static void race_count(struct worker *w, unsigned long *counts, const char *op,
 		break;
 	}
 	counts[RC_OTHER]++;
-	worker_error(w, op, r);
+	kt_record_error(&w->rec, op, r);
 }
 
 static unsigned int rnd(unsigned int *s)
@@ -658,13 +550,13 @@ static void stale_checker(struct worker *w)
 		/* INT64 -> INT32 */
 		r = kt_undefine(w->fd, w->id);
 		if (r) {
-			worker_error(w, "UNDEFINE INT64", r);
+			kt_record_error(&w->rec, "UNDEFINE INT64", r);
 			break;
 		}
 		r = kt_define(w->fd, w->id, KATOMIC_TYPE_INT32,
 			      KATOMIC_SYNC_DEFAULT, 0);
 		if (r) {
-			worker_error(w, "DEFINE INT32", r);
+			kt_record_error(&w->rec, "DEFINE INT32", r);
 			break;
 		}
 		/*
@@ -676,7 +568,7 @@ static void stale_checker(struct worker *w)
 			v = 0;
 			r = kt_load(w->fd, w->id, KATOMIC_TYPE_INT32, &v);
 			if (r) {
-				worker_error(w, "LOAD INT32", r);
+				kt_record_error(&w->rec, "LOAD INT32", r);
 				break;
 			}
 			if (v) {
@@ -697,13 +589,13 @@ static void stale_checker(struct worker *w)
 		/* INT32 -> INT64, and let the op threads add to it */
 		r = kt_undefine(w->fd, w->id);
 		if (r) {
-			worker_error(w, "UNDEFINE INT32", r);
+			kt_record_error(&w->rec, "UNDEFINE INT32", r);
 			break;
 		}
 		r = kt_define(w->fd, w->id, KATOMIC_TYPE_INT64,
 			      KATOMIC_SYNC_DEFAULT, 0);
 		if (r) {
-			worker_error(w, "DEFINE INT64", r);
+			kt_record_error(&w->rec, "DEFINE INT64", r);
 			break;
 		}
 		a = __atomic_load_n(w->adds, __ATOMIC_RELAXED);

@@ -34,7 +34,6 @@
  * (default 2000) their length.
  */
 #include <signal.h>
-#include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -113,11 +112,9 @@ struct worker {
 	__u32 id;
 	const struct kt_type *t;
 	unsigned long iters;
-	__u64 start;			/* the counter's initial value */
 	__u64 delta;			/* what each ADD adds */
 	int cpu;			/* pin here first, if >= 0 */
-	unsigned char *seen;		/* add: one bit per new value */
-	unsigned long span;		/* add: T*N */
+	struct kt_adds *add;		/* add: the results to return */
 	bool eintr_ok;			/* signals: -EINTR is an outcome */
 	const unsigned int *stop;	/* none: stop once this is 2;
 					 * signals: once it is not 0 */
@@ -129,33 +126,9 @@ struct worker {
 	unsigned long ok;		/* successful ops */
 	unsigned long eintr;		/* -EINTR */
 	unsigned long retries;		/* cas_loop: failed CASes */
-	unsigned long nerr;		/* unexpected returns */
-	int err;			/* the first of them */
-	const char *err_op;
-	unsigned long bad;		/* wrong results */
-	char bad_msg[160];		/* the first of them */
+	struct kt_record rec;		/* errors and wrong results */
 	unsigned int done;		/* signals: the worker is through */
 };
-
-static void worker_error(struct worker *w, const char *op, int r)
-{
-	if (!w->nerr++) {
-		w->err = r;
-		w->err_op = op;
-	}
-}
-
-static void __attribute__((format(printf, 2, 3)))
-worker_bad(struct worker *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w->bad++)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(w->bad_msg, sizeof(w->bad_msg), fmt, ap);
-	va_end(ap);
-}
 
 /* Pin the worker if asked; false (and an error recorded) if that fails. */
 static bool worker_pin(struct worker *w)
@@ -166,7 +139,7 @@ static bool worker_pin(struct worker *w)
 		return true;
 	r = kt_pin(w->cpu);
 	if (r)
-		worker_error(w, "pin", r);
+		kt_record_error(&w->rec, "pin", r);
 	return !r;
 }
 
@@ -188,15 +161,8 @@ static void check_workers(struct __test_metadata *_metadata,
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++) {
-		EXPECT_EQ(0, w[i].nerr)
-			TH_LOG("thread %u: %lu errors, first %s: %d (%s)", i,
-			       w[i].nerr, w[i].err_op ? w[i].err_op : "?",
-			       w[i].err, strerror(-w[i].err));
-		EXPECT_EQ(0, w[i].bad)
-			TH_LOG("thread %u: %lu wrong results, first: %s", i,
-			       w[i].bad, w[i].bad_msg);
-	}
+	for (i = 0; i < n; i++)
+		kt_record_check(_metadata, i, &w[i].rec);
 }
 
 /* ---- kind: every kind x type, single-threaded ------------------------------ */
@@ -818,8 +784,8 @@ FIXTURE_TEARDOWN(locked)
 	close(self->fd);
 }
 
-/* Point every worker at the fixture's counter, holding start. */
-static void locked_workers(FIXTURE_DATA(locked) *self, __u64 start)
+/* Point every worker at the fixture's counter. */
+static void locked_workers(FIXTURE_DATA(locked) *self)
 {
 	unsigned int i;
 
@@ -830,7 +796,6 @@ static void locked_workers(FIXTURE_DATA(locked) *self, __u64 start)
 		w->id = self->id;
 		w->t = &self->t;
 		w->iters = self->iters;
-		w->start = start;
 		w->cpu = -1;
 	}
 }
@@ -838,118 +803,44 @@ static void locked_workers(FIXTURE_DATA(locked) *self, __u64 start)
 static void *add_worker(void *arg)
 {
 	struct worker *w = arg;
-	const struct kt_type *t = w->t;
-	__u64 mask = t->bits >= 64 ? ~0ULL : (1ULL << t->bits) - 1;
-	unsigned long i;
-	__u64 r, off;
 
-	if (!kt_thread_go(&w->thr))
-		return NULL;
-	for (i = 0; i < w->iters; i++) {
-		int e = kt_do(w->fd, w->id, t->type, KATOMIC_OP_ADD, 1, 0, &r,
-			      NULL);
-
-		if (e) {
-			worker_error(w, "ADD", e);
-			continue;
-		}
-		w->ok++;
-		/* r is start + k for a k in 1..span that no one else got */
-		off = (r - w->start) & mask;
-		if (r != kt_canon(t, r) || off < 1 || off > w->span) {
-			worker_bad(w, "ADD returned %#llx (offset %llu)", r,
-				   off);
-			continue;
-		}
-		off--;
-		if (__atomic_fetch_or(&w->seen[off / 8], 1u << (off % 8),
-				      __ATOMIC_RELAXED) & (1u << (off % 8)))
-			worker_bad(w, "ADD result %#llx returned twice", r);
-	}
+	if (kt_thread_go(&w->thr))
+		w->ok = kt_adds_run(w->add, w->fd, w->id, w->iters, &w->rec);
 	return NULL;
 }
 
 /*
  * T threads x N ADDs of 1, from below the maximum so that they wrap: the
  * counter ends at start + T*N, and the results are the T*N values in
- * between, each returned once.
+ * between, each returned once (struct kt_adds).
  */
 TEST_F_TIMEOUT(locked, add, 120)
 {
 	const struct kt_type *t = &self->t;
-	unsigned long span = self->n * self->iters, i, missing = 0;
-	__u64 start = kt_canon(t, kt_max(t) - span / 2), v;
-	unsigned char *seen;
+	struct kt_adds a;
+	unsigned int i;
 
 	RETURN_IF_ABSENT();
-	seen = calloc(span / 8 + 1, 1);
-	ASSERT_NE(NULL, seen);
+	ASSERT_EQ(0, kt_adds_init(&a, t, self->n * self->iters));
 	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type, self->sync,
-			       start));
-	locked_workers(self, start);
-	for (i = 0; i < self->n; i++) {
-		self->w[i].seen = seen;
-		self->w[i].span = span;
-	}
+			       a.start));
+	locked_workers(self);
+	for (i = 0; i < self->n; i++)
+		self->w[i].add = &a;
 	run_workers(_metadata, self->w, self->n, add_worker,
 		    kt_sync_name(self->sync));
 	check_workers(_metadata, self->w, self->n);
-
-	ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
-	EXPECT_EQ(kt_canon(t, start + span), v)
-		TH_LOG("%s %s: %u threads x %lu ADDs from %#llx",
-		       kt_sync_name(self->sync), t->name, self->n,
-		       self->iters, (unsigned long long)start);
-	for (i = 0; i < span; i++)
-		missing += !(seen[i / 8] & (1u << (i % 8)));
-	EXPECT_EQ(0, missing) TH_LOG("new values no ADD returned");
-	free(seen);
+	kt_adds_check(_metadata, &a, self->fd, self->id,
+		      kt_sync_name(self->sync));
 }
 
 static void *cas_worker(void *arg)
 {
 	struct worker *w = arg;
-	const struct kt_type *t = w->t;
-	__u64 cur, r;
-	__u8 applied;
-	int e;
 
-	if (!kt_thread_go(&w->thr))
-		return NULL;
-	e = kt_load(w->fd, w->id, t->type, &cur);
-	if (e) {
-		worker_error(w, "LOAD", e);
-		return NULL;
-	}
-	while (w->ok < w->iters) {
-		__u64 next = kt_canon(t, cur + 1);
-
-		e = kt_do(w->fd, w->id, t->type, KATOMIC_OP_CAS, cur, next,
-			  &r, &applied);
-		if (e) {
-			worker_error(w, "CAS", e);
-			if (w->nerr > 100)
-				return NULL;
-			continue;
-		}
-		if (applied) {
-			if (r != cur)
-				worker_bad(w, "CAS applied but saw %#llx, expected %#llx",
-					   r, cur);
-			w->ok++;
-			cur = next;
-		} else {
-			if (r == cur) {
-				worker_bad(w, "CAS saw the expected %#llx but did not swap",
-					   r);
-				/* it may never swap: do not spin forever */
-				if (w->bad > 100)
-					return NULL;
-			}
-			w->retries++;
-			cur = r;
-		}
-	}
+	if (kt_thread_go(&w->thr))
+		w->ok = kt_cas_inc_run(w->fd, w->id, w->t, w->iters, &w->rec,
+				       &w->retries);
 	return NULL;
 }
 
@@ -958,13 +849,13 @@ TEST_F_TIMEOUT(locked, cas_loop, 120)
 {
 	const struct kt_type *t = &self->t;
 	unsigned long span = self->n * self->iters, retries = 0;
-	__u64 start = kt_canon(t, kt_min(t) - span / 3), v;
+	__u64 start = kt_cas_inc_start(t, span);
 	unsigned int i;
 
 	RETURN_IF_ABSENT();
 	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type, self->sync,
 			       start));
-	locked_workers(self, start);
+	locked_workers(self);
 	run_workers(_metadata, self->w, self->n, cas_worker,
 		    kt_sync_name(self->sync));
 	check_workers(_metadata, self->w, self->n);
@@ -973,11 +864,8 @@ TEST_F_TIMEOUT(locked, cas_loop, 120)
 	TH_LOG("%s %s: %lu CAS retries", kt_sync_name(self->sync), t->name,
 	       retries);
 
-	ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
-	EXPECT_EQ(kt_canon(t, start + span), v)
-		TH_LOG("%s %s: %u threads x %lu CAS increments from %#llx",
-		       kt_sync_name(self->sync), t->name, self->n,
-		       self->iters, (unsigned long long)start);
+	kt_expect_counted(_metadata, self->fd, self->id, t, start, span,
+			  kt_sync_name(self->sync));
 }
 
 /* ---- percpu ------------------------------------------------------------------ */
@@ -1040,13 +928,13 @@ static void *percpu_worker(void *arg)
 		e = kt_do(w->fd, w->id, w->t->type, KATOMIC_OP_ADD, w->delta,
 			  0, &r, &applied);
 		if (e) {
-			worker_error(w, "ADD", e);
+			kt_record_error(&w->rec, "ADD", e);
 			continue;
 		}
 		w->ok++;
 		if (r || applied)
-			worker_bad(w, "ADD returned result %#llx applied %u",
-				   r, applied);
+			kt_record_bad(&w->rec, "ADD returned result %#llx applied %u",
+				      r, applied);
 	}
 	return NULL;
 }
@@ -1073,7 +961,7 @@ TEST_F_TIMEOUT(percpu, add, 120)
 {
 	const struct kt_type *t = &self->t;
 	unsigned long span = self->n * self->iters;
-	__u64 start = kt_canon(t, kt_max(t) - span / 2), v;
+	__u64 start = kt_adds_start(t, span);
 	unsigned int i;
 
 	RETURN_IF_ABSENT();
@@ -1091,10 +979,8 @@ TEST_F_TIMEOUT(percpu, add, 120)
 	}
 	run_workers(_metadata, self->w, self->n, percpu_worker, "percpu ADD");
 	check_workers(_metadata, self->w, self->n);
-	ASSERT_EQ(0, kt_load(self->fd, self->id, t->type, &v));
-	EXPECT_EQ(kt_canon(t, start + span), v)
-		TH_LOG("%s: %u threads x %lu ADDs from %#llx", t->name,
-		       self->n, self->iters, (unsigned long long)start);
+	kt_expect_counted(_metadata, self->fd, self->id, t, start, span,
+			  kt_sync_name(self->sync));
 }
 
 /*
@@ -1406,7 +1292,7 @@ static void *storm_worker(void *arg)
 			else if (r == -EINTR && w->eintr_ok)
 				w->eintr++;
 			else
-				worker_error(w, "ADD", r);
+				kt_record_error(&w->rec, "ADD", r);
 		}
 	}
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
@@ -1576,13 +1462,13 @@ static void *none_worker(void *arg)
 		e = kt_do(w->fd, w->id, t->type, d->op, arg, arg2, &r,
 			  &applied);
 		if (e) {
-			worker_error(w, d->name, e);
+			kt_record_error(&w->rec, d->name, e);
 			continue;
 		}
 		w->ok++;
 		if (r != kt_canon(t, r) || applied > d->applied)
-			worker_bad(w, "%s(%#llx, %#llx): result %#llx applied %u",
-				   d->name, arg, arg2, r, applied);
+			kt_record_bad(&w->rec, "%s(%#llx, %#llx): result %#llx applied %u",
+				      d->name, arg, arg2, r, applied);
 	}
 	return NULL;
 }
@@ -1600,11 +1486,11 @@ static void *neighbour_worker(void *arg)
 		e = kt_do(w->fd, w->id - 1, w->t->type, KATOMIC_OP_ADD, 1, 0,
 			  NULL, NULL);
 		if (e)
-			worker_error(w, "ADD below", e);
+			kt_record_error(&w->rec, "ADD below", e);
 		e = kt_do(w->fd, w->id + 1, w->t->type, KATOMIC_OP_ADD, 1, 0,
 			  NULL, NULL);
 		if (e)
-			worker_error(w, "ADD above", e);
+			kt_record_error(&w->rec, "ADD above", e);
 		w->ok++;
 	}
 	__atomic_fetch_add(w->stopped, 1, __ATOMIC_RELAXED);
@@ -1753,7 +1639,7 @@ static void *lossy_worker(void *arg)
 		e = kt_do(w->fd, w->id, w->t->type, KATOMIC_OP_ADD, 1, 0, NULL,
 			  NULL);
 		if (e)
-			worker_error(w, "ADD", e);
+			kt_record_error(&w->rec, "ADD", e);
 		else
 			w->ok++;
 	}

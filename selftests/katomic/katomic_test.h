@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -717,6 +718,220 @@ static inline int kt_pin(int cpu)
 	if (sched_setaffinity(0, sizeof(set), &set))
 		return -errno;
 	return sched_getcpu() == cpu ? 0 : -EAGAIN;
+}
+
+/* ---- what worker threads saw ------------------------------------------- */
+
+/*
+ * What went wrong in a worker thread, recorded for the main thread to
+ * judge after the join (the harness's ASSERTs are not thread-safe).
+ */
+struct kt_record {
+	unsigned long nerr;	/* unexpected returns */
+	int err;		/* the first of them */
+	const char *err_op;	/* and its op */
+	unsigned long bad;	/* wrong results */
+	char bad_msg[160];	/* the first of them */
+};
+
+static inline void kt_record_error(struct kt_record *rec, const char *op,
+				   int r)
+{
+	if (!rec->nerr++) {
+		rec->err = r;
+		rec->err_op = op;
+	}
+}
+
+static inline void __attribute__((format(printf, 2, 3)))
+kt_record_bad(struct kt_record *rec, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rec->bad++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(rec->bad_msg, sizeof(rec->bad_msg), fmt, ap);
+	va_end(ap);
+}
+
+/* The main thread's verdict on thread i's record: nothing went wrong. */
+static inline void kt_record_check(struct __test_metadata *_metadata,
+				   unsigned int i, const struct kt_record *rec)
+{
+	EXPECT_EQ(0, rec->nerr)
+		TH_LOG("thread %u: %lu errors, first %s: %d (%s)", i,
+		       rec->nerr, rec->err_op ? rec->err_op : "?", rec->err,
+		       strerror(-rec->err));
+	EXPECT_EQ(0, rec->bad)
+		TH_LOG("thread %u: %lu wrong results, first: %s", i, rec->bad,
+		       rec->bad_msg);
+}
+
+/*
+ * The main thread's verdict on span increments of counter id (of type t)
+ * from start: it ends at start + span, wrapping.
+ */
+static inline void kt_expect_counted(struct __test_metadata *_metadata,
+				     int fd, __u32 id, const struct kt_type *t,
+				     __u64 start, unsigned long span,
+				     const char *what)
+{
+	__u64 v = KT_POISON;
+
+	ASSERT_EQ(0, kt_load(fd, id, t->type, &v));
+	EXPECT_EQ(kt_canon(t, start + span), v)
+		TH_LOG("%s %s: %lu increments from %#llx", what, t->name, span,
+		       (unsigned long long)start);
+}
+
+/*
+ * ---- T threads x N ADDs of 1 ----------------------------------------------
+ *
+ * From below the type's maximum, so that they wrap: the counter ends at
+ * start + T*N, and the ADDs return the T*N values in between, each once.
+ */
+struct kt_adds {
+	const struct kt_type *t;
+	__u64 start;		/* the counter's initial value */
+	unsigned long span;	/* T*N: the results are start + 1..span */
+	unsigned char *seen;	/* one bit per result, set by the workers */
+};
+
+static inline __u64 kt_adds_start(const struct kt_type *t,
+				  unsigned long span)
+{
+	return kt_canon(t, kt_max(t) - span / 2);
+}
+
+/* 0, or -ENOMEM. */
+static inline int kt_adds_init(struct kt_adds *a, const struct kt_type *t,
+			       unsigned long span)
+{
+	a->t = t;
+	a->span = span;
+	a->start = kt_adds_start(t, span);
+	a->seen = calloc(span / 8 + 1, 1);
+	return a->seen ? 0 : -ENOMEM;
+}
+
+/*
+ * A worker's iters ADDs of 1 to counter id (of type a->t): how many
+ * succeeded; the errors and wrong or repeated results go in rec.
+ */
+static inline unsigned long kt_adds_run(struct kt_adds *a, int fd, __u32 id,
+					unsigned long iters,
+					struct kt_record *rec)
+{
+	const struct kt_type *t = a->t;
+	__u64 mask = t->bits >= 64 ? ~0ULL : (1ULL << t->bits) - 1;
+	unsigned long i, ok = 0;
+	__u64 r, off;
+
+	for (i = 0; i < iters; i++) {
+		int e = kt_do(fd, id, t->type, KATOMIC_OP_ADD, 1, 0, &r, NULL);
+
+		if (e) {
+			kt_record_error(rec, "ADD", e);
+			continue;
+		}
+		ok++;
+		/* r is start + k for a k in 1..span that no one else got */
+		off = (r - a->start) & mask;
+		if (r != kt_canon(t, r) || off < 1 || off > a->span) {
+			kt_record_bad(rec, "ADD returned %#llx (offset %llu)",
+				      r, off);
+			continue;
+		}
+		off--;
+		if (__atomic_fetch_or(&a->seen[off / 8], 1u << (off % 8),
+				      __ATOMIC_RELAXED) & (1u << (off % 8)))
+			kt_record_bad(rec, "ADD result %#llx returned twice", r);
+	}
+	return ok;
+}
+
+/*
+ * The main thread's verdict once the workers are done: counter id ends at
+ * start + span, and every value in between was returned.  Frees a->seen.
+ */
+static inline void kt_adds_check(struct __test_metadata *_metadata,
+				 struct kt_adds *a, int fd, __u32 id,
+				 const char *what)
+{
+	unsigned long i, missing = 0;
+
+	kt_expect_counted(_metadata, fd, id, a->t, a->start, a->span, what);
+	for (i = 0; i < a->span; i++)
+		missing += !(a->seen[i / 8] & (1u << (i % 8)));
+	EXPECT_EQ(0, missing) TH_LOG("new values no ADD returned");
+	free(a->seen);
+	a->seen = NULL;
+}
+
+/*
+ * ---- T threads x N CAS-loop increments -------------------------------------
+ *
+ * From above the type's minimum, so that they wrap the other way: the
+ * counter ends at start + T*N.
+ */
+static inline __u64 kt_cas_inc_start(const struct kt_type *t,
+				     unsigned long span)
+{
+	return kt_canon(t, kt_min(t) - span / 3);
+}
+
+/*
+ * A worker's iters increments of counter id, each a CAS from the value it
+ * last saw (LOADed first): how many applied; the CASes that did not in
+ * *retries, errors and wrong results in rec.  It gives up after 100 of
+ * either, as a CAS that never applies would spin forever.
+ */
+static inline unsigned long kt_cas_inc_run(int fd, __u32 id,
+					   const struct kt_type *t,
+					   unsigned long iters,
+					   struct kt_record *rec,
+					   unsigned long *retries)
+{
+	unsigned long done = 0;
+	__u64 cur, r;
+	__u8 applied;
+	int e;
+
+	e = kt_load(fd, id, t->type, &cur);
+	if (e) {
+		kt_record_error(rec, "LOAD", e);
+		return 0;
+	}
+	while (done < iters) {
+		__u64 next = kt_canon(t, cur + 1);
+
+		e = kt_do(fd, id, t->type, KATOMIC_OP_CAS, cur, next, &r,
+			  &applied);
+		if (e) {
+			kt_record_error(rec, "CAS", e);
+			if (rec->nerr > 100)
+				break;
+			continue;
+		}
+		if (applied) {
+			if (r != cur)
+				kt_record_bad(rec, "CAS applied but saw %#llx, expected %#llx",
+					      r, cur);
+			done++;
+			cur = next;
+		} else {
+			if (r == cur) {
+				kt_record_bad(rec, "CAS saw the expected %#llx but did not swap",
+					      r);
+				if (rec->bad > 100)
+					break;
+			}
+			(*retries)++;
+			cur = r;
+		}
+	}
+	return done;
 }
 
 #endif /* KATOMIC_SELFTEST_H */
