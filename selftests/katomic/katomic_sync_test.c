@@ -143,6 +143,26 @@ static bool worker_pin(struct worker *w)
 	return !r;
 }
 
+/*
+ * Point w[0..n) at counter id of type t, iters ops each (ADDs: of 1),
+ * unpinned; the rest of each worker zero, what it saw included.
+ */
+static void aim_workers(struct worker *w, unsigned int n, int fd, __u32 id,
+			const struct kt_type *t, unsigned long iters)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].fd = fd;
+		w[i].id = id;
+		w[i].t = t;
+		w[i].iters = iters;
+		w[i].delta = 1;
+		w[i].cpu = -1;
+	}
+}
+
 /* Run n workers on fn and wait for them; they start together. */
 static void run_workers(struct __test_metadata *_metadata, struct worker *w,
 			unsigned int n, void *(*fn)(void *), const char *what)
@@ -744,61 +764,60 @@ TEST_F(define, slot_kinds)
 	}
 }
 
+/*
+ * ---- locked, percpu: threads on one counter ---------------------------------
+ *
+ * CREW_FIXTURE(name) declares a fixture whose T threads work on the
+ * counter KT_ID of the variant's kind and type, with its variant, setup
+ * (CPUs listed to pin threads on) and teardown; the caller adds the
+ * variants.
+ */
+#define CREW_FIXTURE(name)						\
+	FIXTURE(name) {							\
+		int fd;							\
+		struct katomic_info info;				\
+		struct kt_type t;					\
+		__u8 sync;						\
+		bool absent;						\
+		__u32 id;						\
+		unsigned int n;						\
+		unsigned long iters;					\
+		int cpus[KT_MAX_THREADS];				\
+		unsigned int ncpus;					\
+		struct worker w[KT_MAX_THREADS];			\
+	};								\
+	KT_KIND_VARIANT_DECL_OF(name)					\
+									\
+	FIXTURE_SETUP(name)						\
+	{								\
+		kt_setup_type(_metadata, &self->fd, &self->info,	\
+			      &self->t, &variant->t);			\
+		self->sync = variant->sync;				\
+		self->id = KT_ID;					\
+		ASSERT_LT(self->id, self->info.nr_counters);		\
+		self->n = nthreads();					\
+		self->iters = iters();					\
+		self->ncpus = kt_cpus(self->cpus, KT_MAX_THREADS);	\
+		ASSERT_LT(0, self->ncpus);				\
+		kt_undefine(self->fd, self->id);			\
+		SKIP_UNCLAIMED(self, self->sync);			\
+	}								\
+									\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+		kt_undefine(self->fd, self->id);			\
+		close(self->fd);					\
+	}
+
 /* ---- locked: ATOMIC, SPINLOCK, MUTEX exact under threads -------------------- */
 
-FIXTURE(locked) {
-	int fd;
-	struct katomic_info info;
-	struct kt_type t;
-	__u8 sync;
-	bool absent;
-	__u32 id;
-	unsigned int n;
-	unsigned long iters;
-	struct worker w[KT_MAX_THREADS];
-};
+CREW_FIXTURE(locked)
 
 #define KT_KIND_FIXTURE locked
-KT_KIND_VARIANT_DECL
 KT_KIND_VARIANTS(ATOMIC)
 KT_KIND_VARIANTS(SPINLOCK)
 KT_KIND_VARIANTS(MUTEX)
 #undef KT_KIND_FIXTURE
-
-FIXTURE_SETUP(locked)
-{
-	kt_setup_type(_metadata, &self->fd, &self->info, &self->t,
-		      &variant->t);
-	self->sync = variant->sync;
-	self->id = KT_ID;
-	ASSERT_LT(self->id, self->info.nr_counters);
-	self->n = nthreads();
-	self->iters = iters();
-	kt_undefine(self->fd, self->id);
-	SKIP_UNCLAIMED(self, self->sync);
-}
-
-FIXTURE_TEARDOWN(locked)
-{
-	kt_undefine(self->fd, self->id);
-	close(self->fd);
-}
-
-/* Point every worker at the fixture's counter. */
-static void locked_workers(FIXTURE_DATA(locked) *self)
-{
-	unsigned int i;
-
-	for (i = 0; i < self->n; i++) {
-		struct worker *w = &self->w[i];
-
-		w->fd = self->fd;
-		w->id = self->id;
-		w->t = &self->t;
-		w->iters = self->iters;
-		w->cpu = -1;
-	}
-}
 
 static void *add_worker(void *arg)
 {
@@ -824,7 +843,7 @@ TEST_F_TIMEOUT(locked, add, 120)
 	ASSERT_EQ(0, kt_adds_init(&a, t, self->n * self->iters));
 	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type, self->sync,
 			       a.start));
-	locked_workers(self);
+	aim_workers(self->w, self->n, self->fd, self->id, t, self->iters);
 	for (i = 0; i < self->n; i++)
 		self->w[i].add = &a;
 	run_workers(_metadata, self->w, self->n, add_worker,
@@ -855,7 +874,7 @@ TEST_F_TIMEOUT(locked, cas_loop, 120)
 	RETURN_IF_ABSENT();
 	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type, self->sync,
 			       start));
-	locked_workers(self);
+	aim_workers(self->w, self->n, self->fd, self->id, t, self->iters);
 	run_workers(_metadata, self->w, self->n, cas_worker,
 		    kt_sync_name(self->sync));
 	check_workers(_metadata, self->w, self->n);
@@ -870,45 +889,11 @@ TEST_F_TIMEOUT(locked, cas_loop, 120)
 
 /* ---- percpu ------------------------------------------------------------------ */
 
-FIXTURE(percpu) {
-	int fd;
-	struct katomic_info info;
-	struct kt_type t;
-	__u8 sync;
-	bool absent;
-	__u32 id;
-	unsigned int n;
-	unsigned long iters;
-	int cpus[KT_MAX_THREADS];
-	unsigned int ncpus;
-	struct worker w[KT_MAX_THREADS];
-};
+CREW_FIXTURE(percpu)
 
 #define KT_KIND_FIXTURE percpu
-KT_KIND_VARIANT_DECL
 KT_KIND_VARIANTS(PERCPU)
 #undef KT_KIND_FIXTURE
-
-FIXTURE_SETUP(percpu)
-{
-	kt_setup_type(_metadata, &self->fd, &self->info, &self->t,
-		      &variant->t);
-	self->sync = variant->sync;
-	self->id = KT_ID;
-	ASSERT_LT(self->id, self->info.nr_counters);
-	self->n = nthreads();
-	self->iters = iters();
-	self->ncpus = kt_cpus(self->cpus, KT_MAX_THREADS);
-	ASSERT_LT(0, self->ncpus);
-	kt_undefine(self->fd, self->id);
-	SKIP_UNCLAIMED(self, self->sync);
-}
-
-FIXTURE_TEARDOWN(percpu)
-{
-	kt_undefine(self->fd, self->id);
-	close(self->fd);
-}
 
 /* ADDs of delta, each returning result 0 and applied 0. */
 static void *percpu_worker(void *arg)
@@ -962,21 +947,11 @@ TEST_F_TIMEOUT(percpu, add, 120)
 	const struct kt_type *t = &self->t;
 	unsigned long span = self->n * self->iters;
 	__u64 start = kt_adds_start(t, span);
-	unsigned int i;
 
 	RETURN_IF_ABSENT();
 	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type, self->sync,
 			       start));
-	for (i = 0; i < self->n; i++) {
-		struct worker *w = &self->w[i];
-
-		w->fd = self->fd;
-		w->id = self->id;
-		w->t = t;
-		w->iters = self->iters;
-		w->delta = 1;
-		w->cpu = -1;
-	}
+	aim_workers(self->w, self->n, self->fd, self->id, t, self->iters);
 	run_workers(_metadata, self->w, self->n, percpu_worker, "percpu ADD");
 	check_workers(_metadata, self->w, self->n);
 	kt_expect_counted(_metadata, self->fd, self->id, t, start, span,
@@ -1000,12 +975,10 @@ TEST_F_TIMEOUT(percpu, exact_after_writers, 120)
 	TH_LOG("%u threads on %u CPUs", self->n, self->ncpus);
 	ASSERT_EQ(0, kt_define(self->fd, self->id, t->type, self->sync,
 			       start));
+	aim_workers(self->w, self->n, self->fd, self->id, t, 0);
 	for (i = 0; i < self->n; i++) {
 		struct worker *w = &self->w[i];
 
-		w->fd = self->fd;
-		w->id = self->id;
-		w->t = t;
 		/* +1, -2, +3, -4, ...: counts not multiples of a batch */
 		w->delta = kt_canon(t, i % 2 ? -(__u64)(i + 1) : i + 1);
 		w->iters = self->iters + 7 * i + 1;
@@ -1322,15 +1295,11 @@ static void signal_storm(struct __test_metadata *_metadata,
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	__atomic_store_n(&signals_seen, 0, __ATOMIC_RELAXED);
+	aim_workers(self->w, self->n, self->fd, self->id,
+		    kt_type_of(KATOMIC_TYPE_INT64), self->iters);
 	for (i = 0; i < self->n; i++) {
-		struct worker *w = &self->w[i];
-
-		w->fd = self->fd;
-		w->id = self->id;
-		w->iters = self->iters;
-		w->eintr_ok = !(sa_flags & SA_RESTART);
-		w->stop = &stop;
-		w->cpu = -1;
+		self->w[i].eintr_ok = !(sa_flags & SA_RESTART);
+		self->w[i].stop = &stop;
 	}
 	t0 = kt_now();
 	ASSERT_EQ(0, kt_crew_start(&crew, self->n, storm_worker, self->w,
@@ -1533,15 +1502,10 @@ TEST_F_TIMEOUT(none, neighbours, 120)
 					     KATOMIC_SYNC_NONE,
 					     kt_canon(t, KT_V1), delays[p]));
 		stopped = 0;
-		memset(self->w, 0, sizeof(self->w));
+		aim_workers(self->w, self->n + 2, self->fd, self->id, t, adds);
 		for (i = 0; i < self->n + 2; i++) {
 			struct worker *w = &self->w[i];
 
-			w->fd = self->fd;
-			w->id = self->id;
-			w->t = t;
-			w->cpu = -1;
-			w->iters = adds;
 			w->seed = i + 1;
 			/* NONE's stop once both neighbours' are done */
 			w->stop = &stopped;
@@ -1668,16 +1632,9 @@ TEST_F_TIMEOUT(none, lost_updates, 60)
 				     KATOMIC_SYNC_NONE, 0, 100000));
 	while (!lost && kt_now() - t0 < 10) {
 		ASSERT_EQ(0, kt_store(self->fd, self->id, t->type, 0));
-		memset(self->w, 0, sizeof(self->w));
-		for (i = 0; i < m; i++) {
-			struct worker *w = &self->w[i];
-
-			w->fd = self->fd;
-			w->id = self->id;
-			w->t = t;
-			w->iters = 50;
-			w->cpu = self->cpus[i % self->ncpus];
-		}
+		aim_workers(self->w, m, self->fd, self->id, t, 50);
+		for (i = 0; i < m; i++)
+			self->w[i].cpu = self->cpus[i % self->ncpus];
 		run_workers(_metadata, self->w, m, lossy_worker,
 			    "NONE ADDs, 100 us delay");
 		check_workers(_metadata, self->w, m);

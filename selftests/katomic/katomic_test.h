@@ -160,10 +160,11 @@ static inline const char *kt_sync_name(__u8 sync)
 /*
  * A fixture run once per counter kind and type: a program defines
  * KT_KIND_FIXTURE as the fixture's name, declares its variant (the kind
- * in sync, the type in t) with KT_KIND_VARIANT_DECL, then adds the
- * variants of each kind with KT_KIND_VARIANTS(NONE), (ATOMIC), ...: one
- * per row of KATOMIC_TYPE_TABLE, named kind_type (mutex_int64), PERCPU
- * only for the 64-bit types it takes.
+ * in sync, the type in t) with KT_KIND_VARIANT_DECL (of fixture f:
+ * KT_KIND_VARIANT_DECL_OF(f)), then adds the variants of each kind with
+ * KT_KIND_VARIANTS(NONE), (ATOMIC), ...: one per row of
+ * KATOMIC_TYPE_TABLE, named kind_type (mutex_int64), PERCPU only for the
+ * 64-bit types it takes.
  */
 #define KT__KIND_ROW(SN, sname, N, nr, lname, nbits, sgn)		\
 	KT__VARIANT_ADD(KT_KIND_FIXTURE, sname##_##lname) {		\
@@ -179,8 +180,9 @@ static inline const char *kt_sync_name(__u8 sync)
 #define KT__KIND_MUTEX(...)	KT__KIND_ROW(MUTEX, mutex, __VA_ARGS__)
 #define KT__KIND_PERCPU(N, nr, lname, nbits, sgn)			\
 	KT__IF_64_##nbits(KT__KIND_ROW(PERCPU, percpu, N, nr, lname, nbits, sgn))
-#define KT_KIND_VARIANT_DECL						\
-	KT__VARIANT(KT_KIND_FIXTURE) {					\
+#define KT_KIND_VARIANT_DECL	KT_KIND_VARIANT_DECL_OF(KT_KIND_FIXTURE)
+#define KT_KIND_VARIANT_DECL_OF(f)					\
+	KT__VARIANT(f) {						\
 		__u8 sync;						\
 		struct kt_type t;					\
 	};
