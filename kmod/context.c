@@ -10,6 +10,7 @@ struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
 				       u32 value_max, gfp_t gfp)
 {
 	struct katomic_ctx *ctx;
+	u32 id;
 
 	ctx = kzalloc(sizeof(*ctx), gfp);
 	if (!ctx)
@@ -22,8 +23,13 @@ struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
 	ctx->counters = kvcalloc(nr_counters, sizeof(*ctx->counters), gfp);
 	if (!ctx->counters)
 		goto err_free_ctx;
-	if (init_srcu_struct(&ctx->srcu))
+	ctx->slots = kvcalloc(nr_slots, sizeof(*ctx->slots), gfp);
+	if (!ctx->slots)
 		goto err_free_counters;
+	for (id = 0; id < nr_slots; id++)
+		mutex_init(&ctx->slots[id].lock);
+	if (init_srcu_struct(&ctx->srcu))
+		goto err_free_slots;
 	ctx->nr_counters = nr_counters;
 	ctx->nr_slots = nr_slots;
 	ctx->value_max = value_max;
@@ -31,6 +37,8 @@ struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
 	mutex_init(&ctx->lock);
 	return ctx;
 
+err_free_slots:
+	kvfree(ctx->slots);
 err_free_counters:
 	kvfree(ctx->counters);
 err_free_ctx:
@@ -45,6 +53,11 @@ void katomic_ctx_destroy(struct katomic_ctx *ctx)
 
 	for (id = 0; id < ctx->nr_counters; id++)
 		katomic_counter_release(&ctx->counters[id]);
+	for (id = 0; id < ctx->nr_slots; id++) {
+		katomic_slot_release(&ctx->slots[id]);
+		mutex_destroy(&ctx->slots[id].lock);
+	}
+	kvfree(ctx->slots);
 	cleanup_srcu_struct(&ctx->srcu);
 	mutex_destroy(&ctx->lock);
 	kvfree(ctx->counters);

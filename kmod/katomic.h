@@ -11,6 +11,9 @@
 #include <linux/gfp.h>
 #include <linux/mutex.h>
 #include <linux/percpu_counter.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
+#include <linux/seqlock.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
 #include <linux/types.h>
@@ -51,15 +54,53 @@ struct katomic_counter {
 #define KATOMIC_STATE_TYPE(s)	(((s) >> 8) & 0xff)
 #define KATOMIC_STATE_SYNC(s)	((s) & 0xff)
 
+/*
+ * A value: the bytes of one STORE, its tag, and the slot's version once it
+ * was stored.  RCU slots publish immutable ones and LOADs hold a reference;
+ * SEQLOCK and NONE slots keep one of value_max bytes in place and LOAD
+ * copies it out.
+ */
+struct katomic_vbuf {
+	struct rcu_head rcu;
+	refcount_t ref;
+	bool published;		/* RCU readers may see it: free after a GP */
+	u32 tag;
+	u32 len;
+	u64 version;
+	u8 data[];
+};
+
+/*
+ * A value slot.  @state is 0 while undefined, else
+ * KATOMIC_STATE_DEFINED | sync, as for counters.  Writers (STORE, SWAP,
+ * CAS) hold @lock; readers take nothing (RCU, NONE) or retry (SEQLOCK).
+ * Slot ops can sleep (user copies), so they run inside the context's SRCU
+ * read-side section, which UNDEFINE waits out before it frees anything.
+ */
+struct katomic_slot {
+	u32 state;
+	u32 tag;		/* fixed by the first store; 0 until then */
+	u64 version;		/* successful stores so far */
+	struct mutex lock;
+	union {
+		struct katomic_vbuf __rcu *cur;	/* RCU: NULL while empty */
+		struct {			/* SEQLOCK, NONE */
+			struct katomic_vbuf *inplace;	/* len 0: empty */
+			seqcount_mutex_t seq;		/* SEQLOCK */
+		};
+	};
+};
+
 /* A context: the counters and value slots that one ioctl can address. */
 struct katomic_ctx {
 	struct katomic_counter *counters;
+	struct katomic_slot *slots;
 	u32 nr_counters;
 	u32 nr_slots;
 	u32 value_max;
 	gfp_t gfp;		/* for what DEFINE allocates */
 	struct mutex lock;	/* serialises DEFINE, UNDEFINE and QUERY */
-	struct srcu_struct srcu; /* ops on MUTEX counters */
+	struct srcu_struct srcu; /* ops on MUTEX counters and on slots */
 };
 
 struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
@@ -75,5 +116,14 @@ int katomic_counter_op(struct katomic_ctx *ctx, struct katomic_op *op,
 		       bool writable);
 /* Frees what a defined counter holds; for a context no op can reach. */
 void katomic_counter_release(struct katomic_counter *c);
+
+/* value.c: the ioctl handlers for value slots. */
+int katomic_slot_define(struct katomic_ctx *ctx, struct katomic_define *d);
+int katomic_slot_undefine(struct katomic_ctx *ctx, struct katomic_define *d);
+int katomic_slot_query(struct katomic_ctx *ctx, struct katomic_define *d);
+int katomic_value_op(struct katomic_ctx *ctx, struct katomic_value_op *vop,
+		     bool writable);
+/* Frees what a defined slot holds; for a context no op can reach. */
+void katomic_slot_release(struct katomic_slot *s);
 
 #endif /* _KATOMIC_H */

@@ -90,7 +90,11 @@ static const katomic_object_fn katomic_objects[][KATOMIC_NR_CALLS] = {
 		[KATOMIC_CALL_UNDEFINE] = katomic_counter_undefine,
 		[KATOMIC_CALL_QUERY] = katomic_counter_query,
 	},
-	[KATOMIC_OBJ_VALUE] = { },
+	[KATOMIC_OBJ_VALUE] = {
+		[KATOMIC_CALL_DEFINE] = katomic_slot_define,
+		[KATOMIC_CALL_UNDEFINE] = katomic_slot_undefine,
+		[KATOMIC_CALL_QUERY] = katomic_slot_query,
+	},
 };
 
 static int katomic_object_call(struct katomic_ctx *ctx,
@@ -112,7 +116,7 @@ static int katomic_ioc_info(struct file *file, void *arg)
 	struct katomic_info *info = arg;
 
 	info->abi_version = KATOMIC_ABI_VERSION;
-	info->features = KATOMIC_FEAT_SYNC_KINDS;
+	info->features = KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_VALUES;
 	info->nr_counters = ctx->nr_counters;
 	info->nr_slots = ctx->nr_slots;
 	info->value_max = ctx->value_max;
@@ -147,6 +151,12 @@ static int katomic_ioc_op(struct file *file, void *arg)
 				  file->f_mode & FMODE_WRITE);
 }
 
+static int katomic_ioc_value(struct file *file, void *arg)
+{
+	return katomic_value_op(file->private_data, arg,
+				file->f_mode & FMODE_WRITE);
+}
+
 /* Known commands whose feature is not in this build. */
 static int katomic_ioc_absent(struct file *file, void *arg)
 {
@@ -164,16 +174,22 @@ union katomic_ioc_arg {
 
 /*
  * @writes: the command changes state, so the file must be open for
- * writing (-EBADF otherwise).  OP decides per op: LOAD only reads.
+ * writing (-EBADF otherwise).  OP and VALUE decide per op: LOAD only
+ * reads.  @partial: an error after which the argument is copied out all
+ * the same, because the handler has set a field that tells why (VALUE's
+ * -ERANGE sets out_len to the length needed, and nothing else).
  */
 struct katomic_ioc {
 	unsigned int cmd;
 	bool writes;
+	int partial;
 	int (*handler)(struct file *file, void *arg);
 };
 
-#define KATOMIC_IOC(c, w, h) \
-	[_IOC_NR(c)] = { .cmd = (c), .writes = (w), .handler = (h) }
+#define KATOMIC_IOC_PARTIAL(c, w, p, h) \
+	[_IOC_NR(c)] = { .cmd = (c), .writes = (w), .partial = (p), \
+			 .handler = (h) }
+#define KATOMIC_IOC(c, w, h)	KATOMIC_IOC_PARTIAL(c, w, 0, h)
 
 static const struct katomic_ioc katomic_iocs[] = {
 	KATOMIC_IOC(KATOMIC_IOC_INFO, false, katomic_ioc_info),
@@ -183,15 +199,17 @@ static const struct katomic_ioc katomic_iocs[] = {
 	KATOMIC_IOC(KATOMIC_IOC_QUERY, false, katomic_ioc_query),
 	KATOMIC_IOC(KATOMIC_IOC_OP, false, katomic_ioc_op),
 	KATOMIC_IOC(KATOMIC_IOC_BATCH, false, katomic_ioc_absent),
-	KATOMIC_IOC(KATOMIC_IOC_VALUE, false, katomic_ioc_absent),
+	KATOMIC_IOC_PARTIAL(KATOMIC_IOC_VALUE, false, -ERANGE,
+			    katomic_ioc_value),
 	KATOMIC_IOC(KATOMIC_IOC_CONTEXT_NEW, false, katomic_ioc_absent),
 };
 
 /*
  * The one ioctl path: a command is known only with the exact number, size
  * and direction of the table; the argument is copied in whole, handled,
- * and copied out whole on success.  Nothing is written back on failure
- * (but for what copy_to_user() wrote before it faulted, with -EFAULT).
+ * and copied out whole on success (and on the command's @partial error).
+ * Nothing is written back on failure (but for what copy_to_user() wrote
+ * before it faulted, with -EFAULT).
  */
 static long katomic_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long uarg)
@@ -218,7 +236,7 @@ static long katomic_ioctl(struct file *file, unsigned int cmd,
 		memset(&arg, 0, size);
 	}
 	ret = ioc->handler(file, &arg);
-	if (ret < 0)
+	if (ret < 0 && ret != ioc->partial)
 		return ret;
 	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(argp, &arg, size))
 		return -EFAULT;
