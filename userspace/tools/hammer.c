@@ -4,59 +4,45 @@
  * (a kernel counter of a sync kind, or a user-space twin's), start together
  * at a barrier, and the final values tell how many updates were lost.
  *
- * Worker threads write only their own cache line (struct hammer_worker)
- * and the counter under test; the main thread reads their progress a few
- * times a second, stops them (--seconds, a signal) through a flag that is
- * written once, and does every check and every print.
+ * The threads are a crew (crew.h): each writes only its own cache lines
+ * (its struct crew_worker and struct hammer_worker) and the counter under
+ * test; the main thread stops them and does every check and every print.
  */
 #include <errno.h>
-#include <math.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdalign.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "crew.h"
 #include "hammer.h"
 #include "katomic.h"
 #include "options.h"
 
-enum { EXIT_OK, EXIT_FAILED, EXIT_USAGE };
-
-#define CACHE_LINE		64
-#define MAX_THREADS		1024
-#define MAX_TARGETS		64
+#define CMD			"hammer"
 #define MAX_OPS			1000000000000ULL	/* per thread */
-#define MAX_SECONDS		86400.0
 #define MAX_DELAY_NS		1000000
 #define DEFAULT_OPS		500000
 /* With --seconds, the SWAP logs of all threads hold at most this many
  * values (8 bytes each, written once before the start); a full log stops
  * its thread. */
 #define SWAP_LOG_MAX		(1ULL << 24)
-#define POLL_NS			50000000L	/* main thread's poll period */
-#define PROGRESS_AFTER		1.0		/* s before the progress line */
-#define PROGRESS_EVERY		0.25		/* s between its updates */
+
+#define usage_error(...)	report(EXIT_USAGE, CMD, NULL, __VA_ARGS__)
+#define fail(target, ...)	report(EXIT_FAILED, CMD, target, __VA_ARGS__)
 
 /* The counter kinds, in uapi order: all, kernel:all, user:all. */
-static const unsigned int counter_kinds[] = {
+static const unsigned int counter_syncs[] = {
 	KATOMIC_SYNC_NONE, KATOMIC_SYNC_ATOMIC, KATOMIC_SYNC_SPINLOCK,
 	KATOMIC_SYNC_MUTEX, KATOMIC_SYNC_PERCPU,
 };
-#define NR_KINDS	(sizeof(counter_kinds) / sizeof(counter_kinds[0]))
-
-struct hammer_worker;
-typedef int hammer_step_fn(struct hammer_worker *w, uint64_t k);
+static const struct crew_kinds counter_kinds = {
+	counter_syncs, sizeof(counter_syncs) / sizeof(counter_syncs[0]),
+	"counter kind",
+};
 
 /* A workload: what one op of a thread is. */
 struct hammer_op {
 	const char *name;
-	hammer_step_fn *step;
+	crew_step_fn *step;
 	unsigned int needs;	/* the katomic op beyond LOAD it needs */
 };
 
@@ -65,11 +51,6 @@ static const char *const counter_names[] = {
 	[COUNTER_SHARED] = "shared",
 	[COUNTER_PER_THREAD] = "per-thread",
 	[COUNTER_ADJACENT] = "adjacent",
-};
-
-struct hammer_target {
-	bool kernel;
-	unsigned int sync;
 };
 
 struct hammer_opts {
@@ -82,7 +63,7 @@ struct hammer_opts {
 	bool pin, json;
 	uint32_t id_base;
 	const char *device;	/* --device; NULL: /dev/katomic */
-	struct hammer_target targets[MAX_TARGETS];
+	struct crew_target targets[CREW_MAX_TARGETS];
 	unsigned int nr_targets;
 };
 
@@ -98,38 +79,18 @@ struct hammer_row {
 	struct hammer_swap_tally swap;	/* swap */
 };
 
-/* What every worker of a run reads; only stop is ever written meanwhile. */
-struct hammer_run {
-	const struct hammer_op *op;
-	unsigned int nr_threads;
-	uint64_t limit;			/* ops per thread */
-	pthread_mutex_t lock;		/* the gate: armed, abort */
-	pthread_cond_t cond;
-	bool armed, abort;
-	pthread_barrier_t barrier;
-	alignas(CACHE_LINE) atomic_bool stop;
-	alignas(CACHE_LINE) char end[1];	/* nothing else on stop's line */
-};
-
-/* A worker's cache line(s): written by the worker only. */
+/* A worker's own state, beside its crew_worker: written by it only. */
 struct hammer_worker {
-	alignas(CACHE_LINE) atomic_uint_fast64_t done;	/* ops completed */
-	atomic_bool finished;
-	struct timespec start, end;
-	uint64_t retries;
+	alignas(CREW_LINE) uint64_t retries;
 	int error;			/* -errno of failed_op */
 	unsigned int failed_op;
 	/* set by the main thread before the run */
-	struct hammer_run *run;
 	struct katomic *k;		/* kernel: the thread's own open file */
-	unsigned int nr;
+	unsigned int nr, nr_threads;
 	__u32 id;			/* the counter */
 	uint64_t *log;			/* swap: what each SWAP returned */
-	pthread_t thread;
+	uint64_t log_len;
 };
-
-/* Set by SIGINT/SIGTERM; the main thread passes it on to the workers. */
-static volatile sig_atomic_t hammer_signal;
 
 /* Arithmetic ---------------------------------------------------------- */
 
@@ -218,50 +179,6 @@ double hammer_lost_share(uint64_t expected, int64_t lost)
 	return expected ? 100.0 * (double)lost / (double)expected : 0.0;
 }
 
-static double ts_diff(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) +
-	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-static bool ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-void hammer_rates(unsigned int nr_threads, const uint64_t *done,
-		  const struct timespec *start, const struct timespec *end,
-		  struct hammer_rates *r)
-{
-	struct timespec first, last;
-	uint64_t sum = 0;
-	double d;
-	unsigned int i;
-
-	*r = (struct hammer_rates){ 0 };
-	if (!nr_threads)
-		return;
-	first = start[0];
-	last = end[0];
-	for (i = 0; i < nr_threads; i++) {
-		if (ts_before(&start[i], &first))
-			first = start[i];
-		if (ts_before(&last, &end[i]))
-			last = end[i];
-		d = ts_diff(&start[i], &end[i]);
-		if (d > 0)
-			r->per_thread += (double)done[i] / d;
-		sum += done[i];
-	}
-	r->per_thread /= nr_threads;
-	r->seconds = ts_diff(&first, &last);
-	if (r->seconds > 0)
-		r->total = (double)sum / r->seconds;
-	else
-		r->seconds = 0;
-}
-
 /* The workloads ------------------------------------------------------- */
 
 static int run_op(struct hammer_worker *w, struct katomic_op *op)
@@ -278,9 +195,10 @@ static int run_op(struct hammer_worker *w, struct katomic_op *op)
 	return ret;
 }
 
-static int step_add(struct hammer_worker *w, uint64_t k)
+static int step_add(struct crew_worker *cw, uint64_t k)
 {
 	struct katomic_op op = { .op = KATOMIC_OP_ADD, .arg = 1 };
+	struct hammer_worker *w = cw->arg;
 
 	(void)k;
 	return run_op(w, &op) < 0 ? -1 : 0;
@@ -288,9 +206,10 @@ static int step_add(struct hammer_worker *w, uint64_t k)
 
 /* LOAD, then CAS(old, old + 1) until it applies, retrying with the value
  * the failed CAS saw. */
-static int step_cas_loop(struct hammer_worker *w, uint64_t k)
+static int step_cas_loop(struct crew_worker *cw, uint64_t k)
 {
 	struct katomic_op op = { .op = KATOMIC_OP_LOAD };
+	struct hammer_worker *w = cw->arg;
 	uint64_t old;
 	int ret;
 
@@ -311,11 +230,12 @@ static int step_cas_loop(struct hammer_worker *w, uint64_t k)
 	}
 }
 
-static int step_swap(struct hammer_worker *w, uint64_t k)
+static int step_swap(struct crew_worker *cw, uint64_t k)
 {
+	struct hammer_worker *w = cw->arg;
 	struct katomic_op op = {
 		.op = KATOMIC_OP_SWAP,
-		.arg = hammer_token(w->run->nr_threads, w->nr, k),
+		.arg = hammer_token(w->nr_threads, w->nr, k),
 	};
 
 	if (run_op(w, &op) < 0)
@@ -338,51 +258,7 @@ static const char *unsupported(unsigned int sync, const struct hammer_op *op)
 	return NULL;
 }
 
-/* Messages ------------------------------------------------------------ */
-
-static int usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("katomic: hammer: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_USAGE;
-}
-
-/* "katomic: hammer: user:mutex: ..." */
-static int fail(const char *target, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int fail(const char *target, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "katomic: hammer: %s: ", target);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_FAILED;
-}
-
-static int fail_counter(const char *target, const char *what, __u32 id,
-			int err)
-{
-	return fail(target, "%s counter %u: %s (%s)", what, id,
-		    katomic_strerror(err), katomic_errno_name(err));
-}
-
-static void print_kinds(FILE *f)
-{
-	size_t i;
-
-	for (i = 0; i < NR_KINDS; i++)
-		fprintf(f, " %s", katomic_sync_name(counter_kinds[i]));
-}
+/* Usage --------------------------------------------------------------- */
 
 void hammer_usage(FILE *f)
 {
@@ -404,7 +280,7 @@ void hammer_usage(FILE *f)
 "  kernel:all, user:all   every KIND there, in the order below\n"
 "  all            kernel:all, then user:all\n"
 "KIND:");
-	print_kinds(f);
+	crew_print_kinds(f, &counter_kinds);
 	fprintf(f, "\n"
 "\n"
 "options:\n"
@@ -466,93 +342,11 @@ void hammer_usage(FILE *f)
 "\n"
 "Exit status: 0 ok (lost updates are results), 1 an operation failed,\n"
 "2 usage error.\n",
-		MAX_THREADS, (unsigned long long)MAX_OPS, DEFAULT_OPS,
-		MAX_SECONDS, (unsigned long long)SWAP_LOG_MAX, MAX_DELAY_NS);
+		CREW_MAX_THREADS, (unsigned long long)MAX_OPS, DEFAULT_OPS,
+		CREW_MAX_SECONDS, (unsigned long long)SWAP_LOG_MAX, MAX_DELAY_NS);
 }
 
 /* Options ------------------------------------------------------------- */
-
-static int parse_uint(const char *opt, const char *s, uint64_t min,
-		      uint64_t max, uint64_t *v)
-{
-	__u64 parsed = 0;
-	int ret = katomic_value_parse(s, KATOMIC_TYPE_UINT64, 64, &parsed);
-
-	*v = parsed;
-	if (ret == -EINVAL)
-		return usage_error("%s '%s' is not a number", opt, s);
-	if (ret || *v < min || *v > max)
-		return usage_error("%s %s is out of range %llu..%llu", opt, s,
-				   (unsigned long long)min,
-				   (unsigned long long)max);
-	return EXIT_OK;
-}
-
-static int parse_seconds(const char *s, double *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (end == s || *end || errno == ERANGE)
-		return usage_error("--seconds '%s' is not a decimal number", s);
-	if (!isfinite(*v) || *v <= 0 || *v > MAX_SECONDS)
-		return usage_error("--seconds %s is out of range (0, %.0f]", s,
-				   MAX_SECONDS);
-	return EXIT_OK;
-}
-
-static int add_target(struct hammer_opts *o, bool kernel, unsigned int sync)
-{
-	if (o->nr_targets == MAX_TARGETS)
-		return usage_error("more than %d targets", MAX_TARGETS);
-	o->targets[o->nr_targets++] = (struct hammer_target){ kernel, sync };
-	return EXIT_OK;
-}
-
-static int add_side(struct hammer_opts *o, bool kernel)
-{
-	size_t i;
-	int ret = EXIT_OK;
-
-	for (i = 0; i < NR_KINDS && !ret; i++)
-		ret = add_target(o, kernel, counter_kinds[i]);
-	return ret;
-}
-
-/* kernel:KIND, user:KIND, kernel:all, user:all, all */
-static int parse_target(struct hammer_opts *o, const char *s)
-{
-	const char *colon = strchr(s, ':'), *kind;
-	bool kernel;
-	size_t i;
-	int sync;
-
-	if (!strcmp(s, "all")) {
-		int ret = add_side(o, true);
-
-		return ret ? ret : add_side(o, false);
-	}
-	if (colon && colon - s == 6 && !strncmp(s, "kernel", 6))
-		kernel = true;
-	else if (colon && colon - s == 4 && !strncmp(s, "user", 4))
-		kernel = false;
-	else
-		return usage_error("target '%s' is not kernel:KIND, user:KIND or all",
-				   s);
-	kind = colon + 1;
-	if (!strcmp(kind, "all"))
-		return add_side(o, kernel);
-	sync = katomic_sync_parse(kind);
-	for (i = 0; i < NR_KINDS; i++)
-		if (sync >= 0 && (unsigned int)sync == counter_kinds[i])
-			return add_target(o, kernel, sync);
-	fprintf(stderr, "katomic: hammer: target '%s': '%s' is not a counter kind (kinds:",
-		s, kind);
-	print_kinds(stderr);
-	fputs(" all)\n", stderr);
-	return EXIT_USAGE;
-}
 
 static int parse_op(struct hammer_opts *o, const char *s)
 {
@@ -581,47 +375,51 @@ static int parse_counter(struct hammer_opts *o, const char *s)
 			   s);
 }
 
-static unsigned int default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 2 ? 2 : n > MAX_THREADS ? MAX_THREADS : (unsigned int)n;
-}
-
-/* The options that take a value, in the order of set_option()'s switch. */
+/* The options, in the order of set_option()'s switch. */
 enum { OPT_THREADS, OPT_OPS, OPT_SECONDS, OPT_TARGET, OPT_OP, OPT_COUNTER,
-       OPT_DELAY, OPT_ID, NR_VALUED };
-static const char *const valued[NR_VALUED] = {
-	"--threads", "--ops", "--seconds", "--target", "--op", "--counter",
-	"--delay", "--id",
+       OPT_DELAY, OPT_ID, OPT_PIN, OPT_JSON, NR_OPTS };
+static const struct crew_option options[NR_OPTS] = {
+	{ "--threads", true }, { "--ops", true }, { "--seconds", true },
+	{ "--target", true }, { "--op", true }, { "--counter", true },
+	{ "--delay", true }, { "--id", true }, { "--pin", false },
+	{ "--json", false },
 };
 
-static int set_option(struct hammer_opts *o, int opt, const char *v)
+static int set_option(void *arg, int opt, const char *v)
 {
+	struct hammer_opts *o = arg;
+	const char *name = options[opt].name;
 	uint64_t n;
 	int ret;
 
 	switch (opt) {
 	case OPT_THREADS:
-		ret = parse_uint(valued[opt], v, 1, MAX_THREADS, &n);
+		ret = option_uint(CMD, name, v, 1, CREW_MAX_THREADS, &n);
 		o->nr_threads = n;
 		return ret;
 	case OPT_OPS:
-		return parse_uint(valued[opt], v, 1, MAX_OPS, &o->ops);
+		return option_uint(CMD, name, v, 1, MAX_OPS, &o->ops);
 	case OPT_SECONDS:
-		return parse_seconds(v, &o->seconds);
+		return crew_parse_seconds(CMD, v, &o->seconds);
 	case OPT_TARGET:
-		return parse_target(o, v);
+		return crew_parse_target(CMD, &counter_kinds, v, o->targets,
+					 &o->nr_targets);
 	case OPT_OP:
 		return parse_op(o, v);
 	case OPT_COUNTER:
 		return parse_counter(o, v);
 	case OPT_DELAY:
-		return parse_uint(valued[opt], v, 0, MAX_DELAY_NS, &o->delay);
-	default:
-		ret = parse_uint(valued[opt], v, 0, UINT32_MAX, &n);
+		return option_uint(CMD, name, v, 0, MAX_DELAY_NS, &o->delay);
+	case OPT_ID:
+		ret = option_uint(CMD, name, v, 0, UINT32_MAX, &n);
 		o->id_base = n;
 		return ret;
+	case OPT_PIN:
+		o->pin = true;
+		return EXIT_OK;
+	default:
+		o->json = true;
+		return EXIT_OK;
 	}
 }
 
@@ -629,354 +427,71 @@ static int set_option(struct hammer_opts *o, int opt, const char *v)
 static int parse_opts(struct hammer_opts *o, int argc, char **argv,
 		      bool *help)
 {
-	bool ops = false, seconds = false;
-	const char *v = NULL;
-	int i, j, m, ret;
+	unsigned int cpus = crew_online_cpus();
+	int ret;
 
 	*o = (struct hammer_opts){ .op = &hammer_ops[0] };
-	o->nr_threads = default_threads();
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			*help = true;
-			return EXIT_OK;
-		}
-		if (!strcmp(arg, "--pin")) {
-			o->pin = true;
-			continue;
-		}
-		if (!strcmp(arg, "--json")) {
-			o->json = true;
-			continue;
-		}
-		for (j = 0, m = 0; j < NR_VALUED && !m; j++)
-			m = option_value(argc, argv, &i, valued[j], &v);
-		if (m < 0)
-			return usage_error("%s needs a value", arg);
-		if (!m)
-			return usage_error("%s '%s' (try katomic hammer --help)",
-					   arg[0] == '-' ? "unknown option" :
-					   "unexpected argument", arg);
-		ret = set_option(o, j - 1, v);
-		if (ret)
-			return ret;
-		ops |= j - 1 == OPT_OPS;
-		seconds |= j - 1 == OPT_SECONDS;
-	}
-	if (ops && seconds)
+	o->nr_threads = cpus < 2 ? 2 : cpus;
+	ret = crew_parse_options(CMD, argc, argv, options, NR_OPTS,
+				 set_option, o, help);
+	if (ret || *help)
+		return ret;
+	if (o->ops && o->seconds)
 		return usage_error("--ops and --seconds exclude each other");
-	if (!ops && !seconds)
+	if (!o->ops && !o->seconds)
 		o->ops = DEFAULT_OPS;
 	if (!o->nr_targets)
-		return parse_target(o, "all");
+		return crew_parse_target(CMD, &counter_kinds, "all",
+					 o->targets, &o->nr_targets);
 	return EXIT_OK;
-}
-
-/* Signals ------------------------------------------------------------- */
-
-static void on_signal(int sig)
-{
-	hammer_signal = sig;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-/* After the cleanup: die of the signal, as if it had not been caught. */
-static void reraise(void)
-{
-	int sig = hammer_signal;
-	sigset_t set;
-
-	fprintf(stderr, "katomic: hammer: interrupted by %s; counters undefined\n",
-		sig == SIGINT ? "SIGINT" : "SIGTERM");
-	fflush(stdout);
-	signal(sig, SIG_DFL);
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
 }
 
 /* The run ------------------------------------------------------------- */
 
-static void *worker_main(void *arg)
+/* Fault the log in now: no page fault in the timed loop. */
+static void fault_log_in(struct crew_worker *cw)
 {
-	struct hammer_worker *w = arg;
-	struct hammer_run *r = w->run;
-	hammer_step_fn *step = r->op->step;
-	uint64_t k;
-	bool go;
+	struct hammer_worker *w = cw->arg;
 
-	/* The gate: every thread exists, or the run is off. */
-	pthread_mutex_lock(&r->lock);
-	while (!r->armed)
-		pthread_cond_wait(&r->cond, &r->lock);
-	go = !r->abort;
-	pthread_mutex_unlock(&r->lock);
-	if (go) {
-		/* Fault the log in now: no page fault in the timed loop. */
-		if (w->log)
-			memset(w->log, 0, r->limit * sizeof(*w->log));
-		pthread_barrier_wait(&r->barrier);
-		clock_gettime(CLOCK_MONOTONIC, &w->start);
-		for (k = 0; k < r->limit; k++) {
-			if (atomic_load_explicit(&r->stop, memory_order_relaxed))
-				break;
-			if (step(w, k)) {
-				atomic_store(&r->stop, true);
-				break;
-			}
-			atomic_store_explicit(&w->done, k + 1,
-					      memory_order_relaxed);
-		}
-		clock_gettime(CLOCK_MONOTONIC, &w->end);
-	}
-	atomic_store_explicit(&w->finished, true, memory_order_release);
-	return NULL;
+	memset(w->log, 0, w->log_len * sizeof(*w->log));
 }
 
-/* The CPUs of the process's affinity mask, in order. */
-static int affinity_cpus(int **cpus, int *nr)
-{
-	cpu_set_t set;
-	int cpu;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return -errno;
-	*cpus = malloc(CPU_SETSIZE * sizeof(**cpus));
-	if (!*cpus)
-		return -ENOMEM;
-	*nr = 0;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
-		if (CPU_ISSET(cpu, &set))
-			(*cpus)[(*nr)++] = cpu;
-	return 0;
-}
-
-/* Starts the threads; on failure, stops those started.  -errno. */
-static int start_workers(const struct hammer_opts *o, struct hammer_run *r,
-			 struct hammer_worker *w, const int *cpus, int nr_cpus)
-{
-	unsigned int i, started;
-	sigset_t block, old;
-	pthread_attr_t attr;
-	cpu_set_t set;
-	int ret = 0;
-
-	/* Workers never take the signals: the main thread does. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (started = 0; started < o->nr_threads && !ret; started++) {
-		ret = -pthread_attr_init(&attr);
-		if (ret)
-			break;
-		if (o->pin) {
-			CPU_ZERO(&set);
-			CPU_SET(cpus[started % nr_cpus], &set);
-			ret = -pthread_attr_setaffinity_np(&attr, sizeof(set),
-							   &set);
-		}
-		if (!ret)
-			ret = -pthread_create(&w[started].thread, &attr,
-					      worker_main, &w[started]);
-		pthread_attr_destroy(&attr);
-		if (ret)
-			break;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_mutex_lock(&r->lock);
-	r->armed = true;
-	r->abort = ret != 0;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-	if (ret)
-		for (i = 0; i < started; i++)
-			pthread_join(w[i].thread, NULL);
-	return ret;
-}
-
-static double now_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return ts_diff(t0, &now);
-}
-
-/*
- * While the workers run: stop them at the deadline or on a signal, show
- * progress on a terminal.  Returns when all have finished.
- */
-static void watch(const struct hammer_opts *o, struct hammer_run *r,
-		  struct hammer_worker *w, const char *target)
-{
-	bool tty = isatty(STDERR_FILENO), all;
-	double el, shown = 0, pct;
-	struct timespec t0, nap;
-	int width = 0;
-	uint64_t sum;
-	unsigned int i;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		el = now_since(&t0);
-		nap.tv_sec = 0;
-		nap.tv_nsec = POLL_NS;
-		if (o->seconds && o->seconds - el < POLL_NS / 1e9)
-			nap.tv_nsec = o->seconds > el ?
-				(long)((o->seconds - el) * 1e9) : 0;
-		nanosleep(&nap, NULL);
-		all = true;
-		sum = 0;
-		for (i = 0; i < o->nr_threads; i++) {
-			if (!atomic_load_explicit(&w[i].finished,
-						  memory_order_acquire))
-				all = false;
-			sum += atomic_load_explicit(&w[i].done,
-						    memory_order_relaxed);
-		}
-		if (all)
-			break;
-		el = now_since(&t0);
-		if ((o->seconds && el >= o->seconds) || hammer_signal)
-			atomic_store(&r->stop, true);
-		if (tty && el >= PROGRESS_AFTER && el - shown >= PROGRESS_EVERY) {
-			pct = o->seconds ? 100 * el / o->seconds :
-				100.0 * sum / ((double)o->ops * o->nr_threads);
-			width = fprintf(stderr, "\r%s: %.1f s, %llu ops, %.0f%%  ",
-					target, el, (unsigned long long)sum,
-					pct > 100 ? 100 : pct);
-			shown = el;
-		}
-	}
-	if (width > 0)
-		fprintf(stderr, "\r%*s\r", width, "");
-}
-
-/* The counters of one target and the handle they live in. */
-struct hammer_counters {
-	struct katomic *k;
-	bool kernel;
-	unsigned int nr;
-	__u32 *ids;
-	unsigned int nr_defined;
-};
-
-/* Undefines what was defined, closes a twin.  EXIT_OK or EXIT_FAILED. */
-static int release_counters(struct hammer_counters *c, const char *target)
-{
-	int ret, status = EXIT_OK;
-	unsigned int i;
-
-	for (i = 0; i < c->nr_defined; i++) {
-		ret = katomic_undefine(c->k, c->ids[i]);
-		if (ret)
-			status = fail_counter(target, "undefine", c->ids[i],
-					      ret);
-	}
-	c->nr_defined = 0;
-	if (!c->kernel)
-		katomic_close(c->k);
-	free(c->ids);
-	c->ids = NULL;
-	return status;
-}
-
-/* Kernel: the first c->nr free ids from base (QUERY says ENOENT). */
-static int find_free_ids(struct hammer_counters *c, uint32_t base,
-			 const char *target)
-{
-	struct katomic_info info;
-	unsigned int found = 0;
-	uint64_t id;
-	int ret;
-
-	ret = katomic_info(c->k, &info);
-	if (ret)
-		return fail(target, "info: %s (%s)", katomic_strerror(ret),
-			    katomic_errno_name(ret));
-	for (id = base; id < info.nr_counters && found < c->nr; id++) {
-		ret = katomic_query(c->k, id, NULL, NULL);
-		if (ret == -ENOENT)
-			c->ids[found++] = id;
-		else if (ret)
-			return fail_counter(target, "query", id, ret);
-	}
-	if (found < c->nr)
-		return fail(target, "needs %u free counters from id %u, found %u (the context has %u)",
-			    c->nr, base, found, info.nr_counters);
-	return EXIT_OK;
-}
-
-static int define_counters(struct hammer_counters *c,
-			   const struct hammer_opts *o,
-			   const struct hammer_target *t, const char *target)
+/* The counters for target t: a twin's, or free ids of the device. */
+static int claim_counters(struct crew_claim *c, const struct hammer_opts *o,
+			  const struct crew_target *t, struct katomic *dev,
+			  const char *target)
 {
 	struct katomic_define d = {
-		.object = KATOMIC_OBJ_COUNTER,
 		.type = KATOMIC_TYPE_UINT64,
 		.sync = t->sync,
 		.param = t->sync == KATOMIC_SYNC_NONE ? o->delay : 0,
 	};
-	unsigned int i;
+	char kind[48];
 	int ret;
 
-	for (i = 0; i < c->nr; i++) {
-		d.id = c->ids[i];
-		ret = katomic_define_raw(c->k, &d);
-		if (ret == -EOPNOTSUPP)
-			return fail(target, "define counter %u: %s uint64 counters are not supported here (EOPNOTSUPP)",
-				    d.id, katomic_sync_name(t->sync));
-		if (ret)
-			return fail_counter(target, "define", d.id, ret);
-		c->nr_defined++;
-	}
-	return EXIT_OK;
-}
-
-/* The counters for target t: a twin's, or free ids of the device. */
-static int claim_counters(struct hammer_counters *c,
-			  const struct hammer_opts *o,
-			  const struct hammer_target *t, struct katomic *dev,
-			  const char *target)
-{
-	unsigned int i;
-	int ret;
-
-	c->kernel = t->kernel;
+	c->object = KATOMIC_OBJ_COUNTER;
+	c->twin = !t->kernel;
 	c->nr = o->counter == COUNTER_SHARED ? 1 : o->nr_threads;
-	c->ids = calloc(c->nr, sizeof(*c->ids));
-	if (!c->ids)
-		return fail(target, "no memory for %u counter ids", c->nr);
-	if (t->kernel) {
-		c->k = dev;
-		ret = find_free_ids(c, o->id_base, target);
-	} else {
+	c->k = dev;
+	if (c->twin) {
 		ret = katomic_twin_new2(c->nr,
 					o->counter == COUNTER_ADJACENT ?
 					KATOMIC_TWIN_PACKED : 0, &c->k);
-		if (ret)
+		if (ret) {
+			c->k = NULL;
 			return fail(target, "twin of %u counters: %s (%s)",
 				    c->nr, strerror(-ret),
 				    katomic_errno_name(ret));
-		for (i = 0; i < c->nr; i++)
-			c->ids[i] = i;
+		}
 	}
-	return ret ? ret : define_counters(c, o, t, target);
+	ret = crew_claim_ids(c, o->id_base, CMD, target);
+	snprintf(kind, sizeof(kind), "%s uint64 counters",
+		 katomic_sync_name(t->sync));
+	return ret ? ret : crew_define(c, d, kind, CMD, target);
 }
 
 /* The final values of the counters, and got: their sum. */
-static int load_finals(struct hammer_counters *c, uint64_t *finals,
+static int load_finals(struct crew_claim *c, uint64_t *finals,
 		       uint64_t *got, const char *target)
 {
 	unsigned int i;
@@ -986,54 +501,24 @@ static int load_finals(struct hammer_counters *c, uint64_t *finals,
 	for (i = 0; i < c->nr; i++) {
 		ret = katomic_load_uint64(c->k, c->ids[i], &finals[i]);
 		if (ret < 0)
-			return fail_counter(target, "load", c->ids[i], ret);
+			return crew_fail_object(CMD, target, "load",
+						c->object, c->ids[i], ret);
 		*got += finals[i];
 	}
 	return EXIT_OK;
 }
 
-/* Runs the threads on c and fills the row. */
-static int hammer_counters_run(const struct hammer_opts *o,
-			       struct hammer_counters *c,
-			       const char *target, struct hammer_row *row,
-			       const int *cpus, int nr_cpus)
+/* Each worker's state: its counter, its handle, its swap log. */
+static int prepare_workers(const struct hammer_opts *o, struct crew *crew,
+			   struct hammer_worker *w, struct crew_claim *c,
+			   uint64_t cap, const char *target)
 {
-	unsigned int n = o->nr_threads, i;
-	struct hammer_worker *w;
-	struct hammer_run *r;
-	uint64_t *done, *finals = NULL, cap = o->ops;
-	const uint64_t **logs;
-	struct timespec *start, *end;
-	bool swap = o->op->step == step_swap, full = false;
-	int ret = EXIT_FAILED, err;
+	bool swap = o->op->step == step_swap;
+	unsigned int i;
 
-	if (!cap)
-		cap = swap ? SWAP_LOG_MAX / n : UINT64_MAX;
-	r = aligned_alloc(CACHE_LINE, sizeof(*r));
-	w = aligned_alloc(CACHE_LINE, n * sizeof(*w));
-	done = calloc(n, sizeof(*done));
-	logs = calloc(n, sizeof(*logs));
-	start = calloc(n, sizeof(*start));
-	end = calloc(n, sizeof(*end));
-	finals = calloc(c->nr, sizeof(*finals));
-	if (!r || !w || !done || !logs || !start || !end || !finals) {
-		fail(target, "no memory for %u threads", n);
-		goto out_free;
-	}
-	memset(w, 0, n * sizeof(*w));
-	memset(r, 0, sizeof(*r));
-	r->op = o->op;
-	r->nr_threads = n;
-	r->limit = cap;
-	atomic_init(&r->stop, false);
-	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->cond, NULL);
-	pthread_barrier_init(&r->barrier, NULL, n + 1);
-	for (i = 0; i < n; i++) {
-		atomic_init(&w[i].done, 0);
-		atomic_init(&w[i].finished, false);
-		w[i].run = r;
+	for (i = 0; i < crew->nr; i++) {
 		w[i].nr = i;
+		w[i].nr_threads = crew->nr;
 		w[i].id = c->ids[c->nr == 1 ? 0 : i];
 		/*
 		 * A file shared by threads is reference-counted on every
@@ -1041,48 +526,53 @@ static int hammer_counters_run(const struct hammer_opts *o,
 		 * own, so that only the counter is shared.
 		 */
 		w[i].k = c->k;
-		if (c->kernel) {
-			err = katomic_open(o->device, &w[i].k);
-			if (err) {
-				w[i].k = NULL;
-				fail(target, "%s: %s (%s)", o->device ? o->device :
-				     "/dev/katomic", strerror(-err),
-				     katomic_errno_name(err));
-				goto out;
-			}
-		}
+		if (!c->twin &&
+		    crew_open(o->device, NULL, &w[i].k, CMD, target))
+			return EXIT_FAILED;
 		if (swap) {
+			w[i].log_len = cap;
 			w[i].log = malloc(cap * sizeof(*w[i].log));
-			if (!w[i].log) {
-				fail(target, "no memory for the swap log (%llu MiB per thread)",
-				     (unsigned long long)(cap * 8 >> 20));
-				goto out;
-			}
+			if (!w[i].log)
+				return fail(target, "no memory for the swap log (%llu MiB per thread)",
+					    (unsigned long long)(cap * 8 >> 20));
+			crew->w[i].ready = fault_log_in;
 		}
+		crew->w[i].step = o->op->step;
+		crew->w[i].limit = cap;
+		crew->w[i].counted = true;
+		crew->w[i].arg = &w[i];
 	}
-	err = start_workers(o, r, w, cpus, nr_cpus);
-	if (err) {
-		fail(target, "starting %u threads: %s", n, strerror(-err));
-		goto out;
-	}
-	pthread_barrier_wait(&r->barrier);
-	watch(o, r, w, target);
-	for (i = 0; i < n; i++)
-		pthread_join(w[i].thread, NULL);
-	if (hammer_signal) {
-		ret = EXIT_OK;	/* the caller cleans up and re-raises */
+	return EXIT_OK;
+}
+
+/* The row of a finished run. */
+static int account_run(const struct hammer_opts *o, struct crew *crew,
+		       struct hammer_worker *w, struct crew_claim *c,
+		       uint64_t cap, const char *target,
+		       struct hammer_row *row)
+{
+	unsigned int n = crew->nr, i;
+	uint64_t *done, *finals;
+	const uint64_t **logs;
+	bool swap = o->op->step == step_swap, full = false;
+	int ret = EXIT_FAILED;
+
+	done = calloc(n, sizeof(*done));
+	logs = calloc(n, sizeof(*logs));
+	finals = calloc(c->nr, sizeof(*finals));
+	if (!done || !logs || !finals) {
+		fail(target, "no memory for %u threads", n);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		if (w[i].error) {
-			fail_counter(target, katomic_op_name(w[i].failed_op),
-				     w[i].id, w[i].error);
+			crew_fail_object(CMD, target,
+					 katomic_op_name(w[i].failed_op),
+					 c->object, w[i].id, w[i].error);
 			goto out;
 		}
-		done[i] = w[i].done;
+		done[i] = crew->w[i].done;
 		logs[i] = w[i].log;
-		start[i] = w[i].start;
-		end[i] = w[i].end;
 		row->retries += w[i].retries;
 		full |= done[i] == cap && !o->ops;
 	}
@@ -1097,30 +587,63 @@ static int hammer_counters_run(const struct hammer_opts *o,
 		}
 		row->got = row->swap.got;
 		if (full)
-			fprintf(stderr, "katomic: hammer: %s: note: the swap log is full after %llu swaps per thread; the threads stopped there\n",
-				target, (unsigned long long)cap);
+			fail(target, "note: the swap log is full after %llu swaps per thread; the threads stopped there",
+			     (unsigned long long)cap);
 	}
 	row->lost = hammer_lost(row->expected, row->got);
 	row->lost_share = hammer_lost_share(row->expected, row->lost);
-	hammer_rates(n, done, start, end, &row->rates);
-	ret = EXIT_OK;
+	if (crew_group_rates(crew, 0, n, &row->rates))
+		fail(target, "no memory for the rates");
+	else
+		ret = EXIT_OK;
 out:
-	for (i = 0; i < n; i++) {
-		free(w[i].log);
-		if (c->kernel)
-			katomic_close(w[i].k);
-	}
-	pthread_barrier_destroy(&r->barrier);
-	pthread_cond_destroy(&r->cond);
-	pthread_mutex_destroy(&r->lock);
-out_free:
 	free(finals);
-	free(end);
-	free(start);
 	free(logs);
 	free(done);
+	return ret;
+}
+
+/* Runs the threads on c and fills the row. */
+static int hammer_counters_run(const struct hammer_opts *o,
+			       struct crew_claim *c, const char *target,
+			       struct hammer_row *row, const int *cpus,
+			       int nr_cpus)
+{
+	unsigned int n = o->nr_threads, i;
+	struct hammer_worker *w;
+	struct crew *crew = NULL;
+	uint64_t cap = o->ops;
+	int ret = EXIT_FAILED, err;
+
+	if (!cap)
+		cap = o->op->step == step_swap ? SWAP_LOG_MAX / n :
+		      CREW_UNLIMITED;
+	w = aligned_alloc(CREW_LINE, n * sizeof(*w));
+	if (!w || crew_init(&crew, n)) {
+		fail(target, "no memory for %u threads", n);
+		goto out;
+	}
+	memset(w, 0, n * sizeof(*w));
+	if (prepare_workers(o, crew, w, c, cap, target))
+		goto out;
+	err = crew_run(crew, o->pin ? cpus : NULL, nr_cpus, o->seconds,
+		       target, "ops");
+	if (err) {
+		fail(target, "starting %u threads: %s", n, strerror(-err));
+		goto out;
+	}
+	if (crew_signal)
+		ret = EXIT_OK;	/* the caller cleans up and re-raises */
+	else
+		ret = account_run(o, crew, w, c, cap, target, row);
+out:
+	for (i = 0; w && i < n; i++) {
+		free(w[i].log);
+		if (!c->twin)
+			katomic_close(w[i].k);
+	}
+	crew_fini(crew);
 	free(w);
-	free(r);
 	return ret;
 }
 
@@ -1169,35 +692,6 @@ static void print_row(const struct hammer_opts *o, const struct hammer_row *r)
 	fflush(stdout);
 }
 
-/* Our strings are names from tables; escape what JSON requires anyway. */
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-/* v in the fewest digits that read back as v: 0.1, not 0.10000000000000001. */
-static void json_double(double v)
-{
-	char buf[32];
-	int prec;
-
-	for (prec = 1; prec < 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
-	printf("%.*g", prec, v);
-}
-
 static void print_json(const struct hammer_opts *o,
 		       const struct hammer_row *rows, unsigned int nr)
 {
@@ -1210,23 +704,23 @@ static void print_json(const struct hammer_opts *o,
 		       (unsigned long long)o->ops);
 	} else {
 		printf("\"ops\": null, \"seconds\": ");
-		json_double(o->seconds);
+		crew_json_double(o->seconds);
 		printf(", ");
 	}
 	printf("\"op\": ");
-	json_string(o->op->name);
+	crew_json_string(o->op->name);
 	printf(", \"counter\": ");
-	json_string(counter_names[o->counter]);
+	crew_json_string(counter_names[o->counter]);
 	printf(", \"delay\": %llu, \"pin\": %s, \"id\": %u,\n \"results\": [",
 	       (unsigned long long)o->delay, o->pin ? "true" : "false",
 	       o->id_base);
 	for (i = 0; i < nr; i++) {
 		r = &rows[i];
 		printf("%s\n  {\"target\": ", i ? "," : "");
-		json_string(r->target);
+		crew_json_string(r->target);
 		if (r->unsupported) {
 			printf(", \"supported\": false, \"reason\": ");
-			json_string(r->unsupported);
+			crew_json_string(r->unsupported);
 			putchar('}');
 			continue;
 		}
@@ -1257,43 +751,27 @@ struct hammer {
 	struct hammer_row *rows;
 };
 
-static int open_device(struct hammer *h, const char *target)
-{
-	const char *path = h->o.device ? h->o.device : "/dev/katomic";
-	int ret;
-
-	if (h->dev)
-		return EXIT_OK;
-	ret = katomic_open(h->o.device, &h->dev);
-	if (ret)
-		return fail(target, "%s: %s (%s)%s", path,
-			    ret == -EPROTO ? "ABI version mismatch" :
-			    strerror(-ret), katomic_errno_name(ret),
-			    h->open_hint ? h->open_hint(ret) : "");
-	return EXIT_OK;
-}
-
-static int run_target(struct hammer *h, const struct hammer_target *t,
+static int run_target(struct hammer *h, const struct crew_target *t,
 		      struct hammer_row *row)
 {
-	struct hammer_counters c = { 0 };
+	struct crew_claim c = { 0 };
 	int ret;
 
-	snprintf(row->target, sizeof(row->target), "%s:%s",
-		 t->kernel ? "kernel" : "user", katomic_sync_name(t->sync));
+	crew_target_name(t, row->target, sizeof(row->target));
 	row->unsupported = unsupported(t->sync, h->o.op);
 	if (row->unsupported)
 		return EXIT_OK;
-	if (t->kernel) {
-		ret = open_device(h, row->target);
+	if (t->kernel && !h->dev) {
+		ret = crew_open(h->o.device, h->open_hint, &h->dev, CMD,
+				row->target);
 		if (ret)
 			return ret;
 	}
 	ret = claim_counters(&c, &h->o, t, h->dev, row->target);
-	if (!ret && !hammer_signal)
+	if (!ret && !crew_signal)
 		ret = hammer_counters_run(&h->o, &c, row->target, row,
 					  h->cpus, h->nr_cpus);
-	return release_counters(&c, row->target) ? EXIT_FAILED : ret;
+	return crew_release(&c, CMD, row->target) ? EXIT_FAILED : ret;
 }
 
 int hammer_main(int argc, char **argv, const char *device,
@@ -1315,20 +793,20 @@ int hammer_main(int argc, char **argv, const char *device,
 	for (i = 0; i < h.o.nr_targets; i++)
 		kernel |= h.o.targets[i].kernel;
 	if (kernel && h.o.counter == COUNTER_ADJACENT)
-		fprintf(stderr, "katomic: hammer: note: kernel counters always have a cache line each; for kernel targets adjacent measures the same as per-thread\n");
+		fail(NULL, "note: kernel counters always have a cache line each; for kernel targets adjacent measures the same as per-thread");
 	h.rows = calloc(h.o.nr_targets, sizeof(*h.rows));
 	if (!h.rows)
 		return EXIT_FAILED;
 	if (h.o.pin) {
-		ret = affinity_cpus(&h.cpus, &h.nr_cpus);
+		ret = crew_affinity_cpus(&h.cpus, &h.nr_cpus);
 		if (ret || !h.nr_cpus) {
-			fprintf(stderr, "katomic: hammer: --pin: the affinity mask: %s\n",
-				strerror(ret ? -ret : ESRCH));
+			fail(NULL, "--pin: the affinity mask: %s",
+			     strerror(ret ? -ret : ESRCH));
 			free(h.rows);
 			return EXIT_FAILED;
 		}
 	}
-	catch_signals();
+	crew_catch_signals();
 	/* The header first: a progress line then shows under it. */
 	if (!h.o.json) {
 		print_header(&h.o);
@@ -1336,17 +814,17 @@ int hammer_main(int argc, char **argv, const char *device,
 	}
 	for (i = 0; i < h.o.nr_targets && !ret; i++) {
 		ret = run_target(&h, &h.o.targets[i], &h.rows[i]);
-		if (hammer_signal)
+		if (crew_signal)
 			break;
 		if (!ret && !h.o.json)
 			print_row(&h.o, &h.rows[i]);
 	}
-	if (!ret && !hammer_signal && h.o.json)
+	if (!ret && !crew_signal && h.o.json)
 		print_json(&h.o, h.rows, h.o.nr_targets);
 	katomic_close(h.dev);
 	free(h.cpus);
 	free(h.rows);
-	if (hammer_signal)
-		reraise();
+	if (crew_signal)
+		crew_reraise(CMD, "counters undefined");
 	return ret;
 }

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "crew.h"
+
 /*
  * katomic [--device PATH] hammer [OPTION]...: argv[0] is "hammer".  device
  * is --device (NULL: the default); open_hint(err) adds the CLI's hint to a
@@ -55,20 +57,7 @@ uint64_t hammer_expected(uint64_t ops, unsigned int nr_threads,
 int64_t hammer_lost(uint64_t expected, uint64_t got);
 double hammer_lost_share(uint64_t expected, int64_t lost);
 
-/*
- * Rates of a run: thread t did done[t] ops from start[t] to end[t].
- * seconds is from the earliest start to the latest end; per_thread the
- * mean of each thread's own rate; total all ops over seconds.  A zero
- * duration counts as no rate (0).
- */
-struct hammer_rates {
-	double seconds;
-	double per_thread;
-	double total;
-};
-
-void hammer_rates(unsigned int nr_threads, const uint64_t *done,
-		  const struct timespec *start, const struct timespec *end,
-		  struct hammer_rates *r);
+/* The rates of a run are the crew's (crew.h), by the names the tests know. */
+#define hammer_rates	crew_rates
 
 #endif /* KATOMIC_HAMMER_H */

@@ -15,8 +15,6 @@
 #include "katomic.h"
 #include "options.h"
 
-enum { EXIT_OK, EXIT_FAILED, EXIT_USAGE };
-
 #define TWIN_COUNTERS	256
 #define NAME_MAX_LEN	32
 #define VALUE_MAX_LEN	32	/* "-0x8000000000000000" and the like */
@@ -63,13 +61,9 @@ static int usage_error(const struct cmdline *l, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "katomic: ");
-	if (l)
-		fprintf(stderr, "%s: ", l->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport(EXIT_USAGE, l ? l->name : NULL, NULL, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_USAGE;
 }
 

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A crew: the worker threads of katomic hammer and katomic tear.  They
+ * start together at a barrier, each runs its step until its limit or a
+ * stop, and the main thread watches them (the deadline, SIGINT/SIGTERM, a
+ * progress line), then reads what each recorded.  With the crew come what
+ * both commands share around it: targets, the objects a target claims,
+ * rates, options and JSON output.
+ */
+#ifndef KATOMIC_CREW_H
+#define KATOMIC_CREW_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "katomic.h"
+
+#define CREW_LINE		64
+#define CREW_MAX_THREADS	1024
+#define CREW_MAX_TARGETS	64
+#define CREW_MAX_SECONDS	86400.0
+#define CREW_UNLIMITED		UINT64_MAX
+
+struct crew_worker;
+/* The k-th op of a worker; non-zero stops the whole crew. */
+typedef int crew_step_fn(struct crew_worker *w, uint64_t k);
+/* Once the run is on, before the barrier (fault memory in, ...). */
+typedef void crew_ready_fn(struct crew_worker *w);
+
+/* A worker's cache line: written by the worker only. */
+struct crew_worker {
+	alignas(CREW_LINE) atomic_uint_fast64_t done;	/* steps completed */
+	atomic_bool finished;
+	struct timespec start, end;	/* of its steps */
+	/* set by the main thread before the run */
+	crew_step_fn *step;
+	crew_ready_fn *ready;		/* or NULL */
+	uint64_t limit;			/* steps, or CREW_UNLIMITED */
+	bool counted;	/* its steps show in the progress, and the run ends
+			 * once every counted worker has finished */
+	void *arg;			/* the command's own state */
+	struct crew *crew;
+	pthread_t thread;
+};
+
+struct crew {
+	unsigned int nr;
+	struct crew_worker *w;		/* nr of them */
+	pthread_mutex_t lock;		/* the gate: armed, abort */
+	pthread_cond_t cond;
+	bool armed, abort;
+	pthread_barrier_t barrier;
+	alignas(CREW_LINE) atomic_bool stop;
+	alignas(CREW_LINE) char end[1];	/* nothing else on stop's line */
+};
+
+/* nr workers, zeroed but for crew; -ENOMEM. */
+int crew_init(struct crew **out, unsigned int nr);
+void crew_fini(struct crew *c);		/* NULL is fine */
+
+/*
+ * Starts the workers (worker i pinned to cpus[i % nr_cpus] if cpus), lets
+ * them go at the barrier and watches them: stops them after seconds (if
+ * not 0), on a signal, on a step's failure, or once every counted worker
+ * has finished; on a terminal, a progress line on stderr after a second
+ * ("target: 2.5 s, 12345 unit, 50%").  Returns when all have been joined:
+ * 0, or -errno if the threads could not start (then none ran).
+ */
+int crew_run(struct crew *c, const int *cpus, int nr_cpus, double seconds,
+	     const char *target, const char *unit);
+
+/* Signals ----------------------------------------------------------- */
+
+/* SIGINT or SIGTERM once caught, else 0.  Workers never take them. */
+extern volatile sig_atomic_t crew_signal;
+void crew_catch_signals(void);
+/* Says "katomic: CMD: interrupted by SIG; released" and dies of it. */
+void crew_reraise(const char *cmd, const char *released);
+
+/* Rates -------------------------------------------------------------- */
+
+/*
+ * Rates of a run: thread t did done[t] steps from start[t] to end[t].
+ * seconds is from the earliest start to the latest end; per_thread the
+ * mean of each thread's own rate; total all steps over seconds.  A zero
+ * duration counts as no rate (0).
+ */
+struct crew_rates {
+	double seconds;
+	double per_thread;
+	double total;
+};
+
+void crew_rates(unsigned int nr_threads, const uint64_t *done,
+		const struct timespec *start, const struct timespec *end,
+		struct crew_rates *r);
+/* The rates of workers first..first+n-1 of a finished run; -ENOMEM. */
+int crew_group_rates(const struct crew *c, unsigned int first,
+		     unsigned int n, struct crew_rates *r);
+
+/* Targets ------------------------------------------------------------ */
+
+/* kernel:KIND (the device) or user:KIND (a twin). */
+struct crew_target {
+	bool kernel;
+	unsigned int sync;
+};
+
+/* The kinds a command takes, in the order of kernel:all and user:all. */
+struct crew_kinds {
+	const unsigned int *sync;
+	unsigned int nr;
+	const char *what;		/* "counter kind" */
+};
+
+/*
+ * Adds the targets of s (kernel:KIND, user:KIND, kernel:all, user:all,
+ * all) to t[*nr], at most CREW_MAX_TARGETS.  EXIT_OK or EXIT_USAGE.
+ */
+int crew_parse_target(const char *cmd, const struct crew_kinds *kinds,
+		      const char *s, struct crew_target *t, unsigned int *nr);
+void crew_print_kinds(FILE *f, const struct crew_kinds *kinds);
+/* "kernel:none" */
+void crew_target_name(const struct crew_target *t, char *buf, size_t size);
+
+/* Objects ------------------------------------------------------------ */
+
+/*
+ * The counters or slots (object) a target runs on: ids on the device, or
+ * a twin of the target's own (closed on release).
+ */
+struct crew_claim {
+	struct katomic *k;
+	bool twin;
+	unsigned int object;		/* KATOMIC_OBJ_* */
+	unsigned int nr;
+	__u32 *ids;
+	unsigned int nr_defined;
+};
+
+/*
+ * The first c->nr free ids (QUERY says ENOENT) from base on c->k, or on a
+ * twin ids 0..nr-1, into a new c->ids.  EXIT_OK or EXIT_FAILED, reported.
+ */
+int crew_claim_ids(struct crew_claim *c, uint32_t base, const char *cmd,
+		   const char *target);
+/*
+ * DEFINEs every id as d says (its id aside); kind ("none uint64
+ * counters") names them if the kind is not supported.  EXIT_OK or
+ * EXIT_FAILED, reported.
+ */
+int crew_define(struct crew_claim *c, struct katomic_define d,
+		const char *kind, const char *cmd, const char *target);
+/* Undefines what was defined, closes a twin.  EXIT_OK or EXIT_FAILED. */
+int crew_release(struct crew_claim *c, const char *cmd, const char *target);
+/* "what counter 7: not defined (ENOENT)", as cmd about target. */
+int crew_fail_object(const char *cmd, const char *target, const char *what,
+		     unsigned int object, __u32 id, int err);
+
+/*
+ * Opens the device (device NULL: /dev/katomic) for target; a failure is
+ * reported with open_hint(err) (may be NULL) added.  EXIT_OK or
+ * EXIT_FAILED.
+ */
+int crew_open(const char *device, const char *(*open_hint)(int err),
+	      struct katomic **k, const char *cmd, const char *target);
+
+/* Options ------------------------------------------------------------ */
+
+/* An option of a command: "--threads", and whether it takes a value. */
+struct crew_option {
+	const char *name;
+	bool valued;
+};
+
+/*
+ * Walks argv[1..]: -h or --help sets *help and ends the walk; each option
+ * of opts[nr] calls set(arg, its index, its value or NULL); anything else
+ * is a usage error that names it.  EXIT_OK, or set's or EXIT_USAGE.
+ */
+int crew_parse_options(const char *cmd, int argc, char **argv,
+		       const struct crew_option *opts, unsigned int nr,
+		       int (*set)(void *arg, int opt, const char *v),
+		       void *arg, bool *help);
+
+/* The online CPUs, at least 1. */
+unsigned int crew_online_cpus(void);
+/* The CPUs of the process's affinity mask, in order: 0 or -errno. */
+int crew_affinity_cpus(int **cpus, int *nr);
+/* --seconds: a decimal in (0, CREW_MAX_SECONDS].  EXIT_OK or EXIT_USAGE. */
+int crew_parse_seconds(const char *cmd, const char *s, double *v);
+
+/* JSON ---------------------------------------------------------------- */
+
+/* A JSON string, escaped as JSON requires, on stdout. */
+void crew_json_string(const char *s);
+/* v in the fewest digits that read back as v: 0.1, not 0.10000000000000001. */
+void crew_json_double(double v);
+
+#endif /* KATOMIC_CREW_H */
