@@ -537,13 +537,12 @@ int crew_open(const char *device, const char *(*open_hint)(int err),
 /* Options ------------------------------------------------------------- */
 
 int crew_parse_options(const char *cmd, int argc, char **argv,
-		       const struct crew_option *opts, unsigned int nr,
+		       const struct option_spec *opts, unsigned int nr,
 		       int (*set)(void *arg, int opt, const char *v),
 		       void *arg, bool *help)
 {
 	const char *v;
-	unsigned int j;
-	int i, m, ret;
+	int i, opt, ret;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -552,23 +551,16 @@ int crew_parse_options(const char *cmd, int argc, char **argv,
 			*help = true;
 			return EXIT_OK;
 		}
-		for (j = 0, m = 0; j < nr && !m; j++) {
-			v = NULL;
-			if (opts[j].valued)
-				m = option_value(argc, argv, &i, opts[j].name,
-						 &v);
-			else
-				m = !strcmp(a, opts[j].name);
-		}
-		if (m < 0)
+		opt = option_match(argc, argv, &i, opts, nr, &v);
+		if (opt == -2)
 			return report(EXIT_USAGE, cmd, NULL,
 				      "%s needs a value", a);
-		if (!m)
+		if (opt < 0)
 			return report(EXIT_USAGE, cmd, NULL,
 				      "%s '%s' (try katomic %s --help)",
 				      a[0] == '-' ? "unknown option" :
 				      "unexpected argument", a, cmd);
-		ret = set(arg, j - 1, v);
+		ret = set(arg, opt, v);
 		if (ret)
 			return ret;
 	}

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "katomic.h"
+#include "options.h"
 
 #define CREW_LINE		64
 #define CREW_MAX_THREADS	1024
@@ -173,19 +174,13 @@ int crew_open(const char *device, const char *(*open_hint)(int err),
 
 /* Options ------------------------------------------------------------ */
 
-/* An option of a command: "--threads", and whether it takes a value. */
-struct crew_option {
-	const char *name;
-	bool valued;
-};
-
 /*
  * Walks argv[1..]: -h or --help sets *help and ends the walk; each option
  * of opts[nr] calls set(arg, its index, its value or NULL); anything else
  * is a usage error that names it.  EXIT_OK, or set's or EXIT_USAGE.
  */
 int crew_parse_options(const char *cmd, int argc, char **argv,
-		       const struct crew_option *opts, unsigned int nr,
+		       const struct option_spec *opts, unsigned int nr,
 		       int (*set)(void *arg, int opt, const char *v),
 		       void *arg, bool *help);
 

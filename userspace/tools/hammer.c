@@ -378,7 +378,7 @@ static int parse_counter(struct hammer_opts *o, const char *s)
 /* The options, in the order of set_option()'s switch. */
 enum { OPT_THREADS, OPT_OPS, OPT_SECONDS, OPT_TARGET, OPT_OP, OPT_COUNTER,
        OPT_DELAY, OPT_ID, OPT_PIN, OPT_JSON, NR_OPTS };
-static const struct crew_option options[NR_OPTS] = {
+static const struct option_spec options[NR_OPTS] = {
 	{ "--threads", true }, { "--ops", true }, { "--seconds", true },
 	{ "--target", true }, { "--op", true }, { "--counter", true },
 	{ "--delay", true }, { "--id", true }, { "--pin", false },

@@ -53,6 +53,25 @@ int option_value(int argc, char **argv, int *i, const char *name,
 	return 1;
 }
 
+int option_match(int argc, char **argv, int *i,
+		 const struct option_spec *opts, unsigned int nr,
+		 const char **value)
+{
+	unsigned int j;
+	int m;
+
+	for (j = 0; j < nr; j++) {
+		*value = NULL;
+		if (opts[j].valued)
+			m = option_value(argc, argv, i, opts[j].name, value);
+		else
+			m = !strcmp(argv[*i], opts[j].name);
+		if (m)
+			return m < 0 ? -2 : (int)j;
+	}
+	return -1;
+}
+
 int option_uint(const char *cmd, const char *opt, const char *s,
 		uint64_t min, uint64_t max, uint64_t *v)
 {

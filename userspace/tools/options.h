@@ -7,6 +7,7 @@
 #define KATOMIC_OPTIONS_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The exit status of every command: ok, an operation failed, usage error. */
@@ -27,6 +28,21 @@ int vreport(int status, const char *cmd, const char *what, const char *fmt,
  * it.  Returns 1 if matched, 0 if not, -1 if the value is missing.
  */
 int option_value(int argc, char **argv, int *i, const char *name,
+		 const char **value);
+
+/* An option: "--threads", and whether it takes a value. */
+struct option_spec {
+	const char *name;
+	bool valued;
+};
+
+/*
+ * Matches argv[*i] against opts[nr] (a valued one as option_value()
+ * does).  Returns the option's index, with *value set for a valued one
+ * (else NULL), -1 if none matches, -2 if the value is missing.
+ */
+int option_match(int argc, char **argv, int *i,
+		 const struct option_spec *opts, unsigned int nr,
 		 const char **value);
 
 /*
