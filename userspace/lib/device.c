@@ -47,6 +47,11 @@ static int dev_op(struct katomic *k, struct katomic_op *op)
 	return ret ? ret : op->applied;
 }
 
+static int dev_value(struct katomic *k, struct katomic_value_op *vop)
+{
+	return dev_ioctl(k, KATOMIC_IOC_VALUE, vop);
+}
+
 static void dev_close(struct katomic *k)
 {
 	close(k->fd);
@@ -60,6 +65,7 @@ static const struct katomic_backend dev_backend = {
 	.undefine = dev_undefine,
 	.query = dev_query,
 	.op = dev_op,
+	.value = dev_value,
 	.close = dev_close,
 };
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libkatomic internals: the handle, its backends, the counter ops' meaning. */
+/* libkatomic internals: the handle, its backends, the counter ops' meaning,
+ * the twin's value slots. */
 #ifndef KATOMIC_INTERNAL_H
 #define KATOMIC_INTERNAL_H
 
@@ -21,6 +22,8 @@ struct katomic_backend {
 	int (*undefine)(struct katomic *k, const struct katomic_define *d);
 	int (*query)(struct katomic *k, struct katomic_define *d);
 	int (*op)(struct katomic *k, struct katomic_op *op);
+	/* KATOMIC_IOC_VALUE: 0 or -errno (katomic_value_op adds applied). */
+	int (*value)(struct katomic *k, struct katomic_value_op *vop);
 	void (*close)(struct katomic *k);
 };
 
@@ -65,5 +68,23 @@ struct katomic_step {
  */
 void katomic__apply(const struct katomic_width *w, const struct katomic_op *op,
 		    __u64 old, struct katomic_step *s);
+
+/*
+ * A twin's value slots (slot.c): nr_slots slots of values up to
+ * value_max bytes.  The calls take the ABI's structs, validate them as
+ * the module does and return 0 or -errno; twin.c hands them every
+ * KATOMIC_OBJ_VALUE DEFINE, UNDEFINE and QUERY and every value op.
+ */
+struct katomic__slots;
+
+int katomic__slots_new(unsigned int nr_slots, unsigned int value_max,
+		       struct katomic__slots **out);
+void katomic__slots_free(struct katomic__slots *ss);	/* NULL is fine */
+int katomic__slot_define(struct katomic__slots *ss,
+			 const struct katomic_define *d);
+int katomic__slot_undefine(struct katomic__slots *ss,
+			   const struct katomic_define *d);
+int katomic__slot_query(struct katomic__slots *ss, struct katomic_define *d);
+int katomic__slot_op(struct katomic__slots *ss, struct katomic_value_op *vop);
 
 #endif /* KATOMIC_INTERNAL_H */

@@ -83,3 +83,154 @@ int katomic_op(struct katomic *k, struct katomic_op *op)
 {
 	return k->be->op(k, op);
 }
+
+/* Value slots ---------------------------------------------------------- */
+
+int katomic_value_define(struct katomic *k, __u32 id, unsigned int sync)
+{
+	struct katomic_define d = {
+		.id = id,
+		.object = KATOMIC_OBJ_VALUE,
+		.sync = sync,
+	};
+
+	/* Out-of-range numbers must not alias valid ones in the __u8 field. */
+	if (sync > UINT8_MAX)
+		return -EINVAL;
+	return k->be->define(k, &d);
+}
+
+int katomic_value_undefine(struct katomic *k, __u32 id)
+{
+	struct katomic_define d = { .id = id, .object = KATOMIC_OBJ_VALUE };
+
+	return k->be->undefine(k, &d);
+}
+
+int katomic_value_query(struct katomic *k, __u32 id, unsigned int *sync)
+{
+	struct katomic_define d = { .id = id, .object = KATOMIC_OBJ_VALUE };
+	int ret = k->be->query(k, &d);
+
+	if (!ret && sync)
+		*sync = d.sync;
+	return ret;
+}
+
+int katomic_value_op(struct katomic *k, struct katomic_value_op *vop)
+{
+	int ret = k->be->value(k, vop);
+
+	if (ret)
+		return ret;
+	return vop->op == KATOMIC_VOP_CAS ? vop->applied : 0;
+}
+
+/* The typed value calls: the struct from C arguments, the results back. */
+static __u64 user_ptr(const void *p)
+{
+	return (uintptr_t)p;
+}
+
+/* A capacity as the ABI carries it: no value is longer than UINT32_MAX. */
+static __u32 capacity(size_t n)
+{
+	return n > UINT32_MAX ? UINT32_MAX : n;
+}
+
+int katomic_value_store(struct katomic *k, __u32 id, __u32 tag,
+			const void *buf, size_t len, __u64 *version)
+{
+	struct katomic_value_op vop = {
+		.id = id,
+		.op = KATOMIC_VOP_STORE,
+		.tag = tag,
+		.len = len,
+		.buf = user_ptr(buf),
+	};
+	int ret;
+
+	if (len > UINT32_MAX)
+		return -E2BIG;
+	ret = katomic_value_op(k, &vop);
+	if (!ret && version)
+		*version = vop.version;
+	return ret;
+}
+
+int katomic_value_load(struct katomic *k, __u32 id, void *out, size_t *len,
+		       __u32 *tag, __u64 *version)
+{
+	struct katomic_value_op vop = {
+		.id = id,
+		.op = KATOMIC_VOP_LOAD,
+		.out = user_ptr(out),
+		.out_len = capacity(*len),
+	};
+	int ret = katomic_value_op(k, &vop);
+
+	if (ret && ret != -ERANGE)
+		return ret;
+	*len = vop.out_len;
+	if (ret)
+		return ret;
+	if (tag)
+		*tag = vop.out_tag;
+	if (version)
+		*version = vop.version;
+	return 0;
+}
+
+int katomic_value_swap(struct katomic *k, __u32 id, __u32 tag,
+		       const void *buf, size_t len, void *out,
+		       size_t *out_len, __u32 *out_tag, __u64 *version)
+{
+	struct katomic_value_op vop = {
+		.id = id,
+		.op = KATOMIC_VOP_SWAP,
+		.tag = tag,
+		.len = len,
+		.buf = user_ptr(buf),
+		.out = user_ptr(out),
+		.out_len = capacity(*out_len),
+	};
+	int ret;
+
+	if (len > UINT32_MAX)
+		return -E2BIG;
+	ret = katomic_value_op(k, &vop);
+	if (ret && ret != -ERANGE)
+		return ret;
+	*out_len = vop.out_len;
+	if (ret)
+		return ret;
+	if (out_tag)
+		*out_tag = vop.out_tag;
+	if (version)
+		*version = vop.version;
+	return 0;
+}
+
+int katomic_value_cas(struct katomic *k, __u32 id, __u32 old_tag,
+		      const void *old_buf, size_t old_len, __u32 new_tag,
+		      const void *new_buf, size_t new_len, __u64 *version)
+{
+	struct katomic_value_op vop = {
+		.id = id,
+		.op = KATOMIC_VOP_CAS,
+		.tag = new_tag,
+		.len = new_len,
+		.buf = user_ptr(new_buf),
+		.out = user_ptr(old_buf),
+		.out_len = old_len,
+		.out_tag = old_tag,
+	};
+	int ret;
+
+	if (old_len > UINT32_MAX || new_len > UINT32_MAX)
+		return -E2BIG;
+	ret = katomic_value_op(k, &vop);
+	if (ret >= 0 && version)
+		*version = vop.version;
+	return ret;
+}

@@ -4,9 +4,9 @@
  * user-space "twin" with the same semantics.
  *
  * A handle is either the kernel device (katomic_open) or a twin
- * (katomic_twin_new): a set of counters in plain memory, each counter run
- * by its own sync kind.  Every call works on both and behaves the same,
- * errno for errno (spec/abi.md).
+ * (katomic_twin_create): counters and value slots in plain memory, each
+ * run by its own sync kind.  Every call works on both and behaves the
+ * same, errno for errno (spec/abi.md).
  *
  * Every call returns 0, a documented non-negative value, or -errno; errno
  * is never the result channel.
@@ -61,6 +61,7 @@ int katomic_open(const char *path, struct katomic **out);
  * RCU and SEQLOCK are slot kinds: -EOPNOTSUPP.  An op must not race
  * UNDEFINE of its own counter (it could use a destroyed lock or freed
  * shards); UNDEFINE and katomic_close destroy locks and free shards.
+ * A twin of katomic_twin_new has no value slots (see katomic_twin_create).
  */
 int katomic_twin_new(unsigned int nr_counters, struct katomic **out);
 
@@ -78,13 +79,66 @@ int katomic_twin_new(unsigned int nr_counters, struct katomic **out);
 #define KATOMIC_TWIN_PACKED	1u
 int katomic_twin_new2(unsigned int nr_counters, unsigned int flags,
 		      struct katomic **out);
+
+/*
+ * A twin with value slots: what katomic_twin_new2 makes, plus nr_slots
+ * slots of values up to value_max bytes (a private context's sizes).
+ * katomic_twin_new2(n, flags, out) is katomic_twin_create with
+ * { n, 0, 0, flags }.  -EINVAL: p NULL, unknown flags, or nr_slots > 0
+ * with value_max 0; -E2BIG if the records do not fit a size_t; -ENOMEM.
+ * *out is written only on success.
+ *
+ * With nr_slots 0 the twin has no values: info lacks KATOMIC_FEAT_VALUES
+ * and every slot call (DEFINE, UNDEFINE, QUERY of KATOMIC_OBJ_VALUE, and
+ * every value op) is -EOPNOTSUPP, as on a device without values.  With
+ * slots, info reports KATOMIC_FEAT_VALUES, nr_slots and value_max, and
+ * the slots follow spec/abi.md and notes/values.md errno for errno.  Each
+ * slot kind differs only in how a value is published and read:
+ *
+ *   RCU (DEFAULT)  liburcu's urcu-memb flavour: every value an immutable
+ *                  buffer, published with rcu_xchg_pointer and freed by
+ *                  call_rcu after a grace period.  LOAD copies the value
+ *                  inside a read-side critical section: it never waits
+ *                  for a writer, a writer never waits for it, and it is
+ *                  never torn.  A thread is registered with liburcu the
+ *                  first time it uses an RCU slot and unregistered when it
+ *                  exits (a pthread key's destructor); a program must not
+ *                  register its threads with urcu-memb itself.
+ *   SEQLOCK        the user-space twin of a seqlock is a mutex slot: one
+ *                  buffer per slot, written in place, and a pthread mutex
+ *                  held around every op, loads included.
+ *   NONE           the naive slot: one buffer per slot, written in place,
+ *                  writers serialised by the slot's mutex (so the tag and
+ *                  version stay right), loads take nothing and copy with
+ *                  relaxed 8-byte atomic loads: the race is well defined
+ *                  C, but a load that races a store can return a mix of
+ *                  old and new bytes and lengths (the study case).
+ *
+ * Writers of every kind are serialised by a mutex per slot.  NONE and
+ * SEQLOCK allocate value_max bytes at DEFINE (-ENOMEM), RCU allocates each
+ * value as it is stored (-ENOMEM from STORE, SWAP and CAS, slot unchanged).
+ * A twin cannot tell a bad pointer: a buf or out of 0 (or one that does
+ * not fit a pointer) is -EFAULT where the module would fault on it, any
+ * other bad pointer is the caller's crash.  UNDEFINE frees the slot's
+ * memory before it returns (RCU: it waits with rcu_barrier for the values
+ * retired so far); an op must not race UNDEFINE of its own slot.
+ */
+struct katomic_twin_params {
+	unsigned int nr_counters;
+	unsigned int nr_slots;
+	unsigned int value_max;	/* bytes; >= 1 if nr_slots > 0 */
+	unsigned int flags;	/* KATOMIC_TWIN_PACKED */
+};
+int katomic_twin_create(const struct katomic_twin_params *p,
+			struct katomic **out);
 void katomic_close(struct katomic *k);	/* NULL is fine */
 int katomic_fd(const struct katomic *k);	/* -1 for a twin */
 
 /* Context ----------------------------------------------------------- */
 
-/* A twin reports abi_version 1, features KATOMIC_FEAT_SYNC_KINDS, its
- * nr_counters, no slots, no batch, and ptr_bits = the width of uintptr_t. */
+/* A twin reports abi_version 1, features KATOMIC_FEAT_SYNC_KINDS (and
+ * KATOMIC_FEAT_VALUES if it has slots), its nr_counters, nr_slots and
+ * value_max, no batch, and ptr_bits = the width of uintptr_t. */
 int katomic_info(struct katomic *k, struct katomic_info *info);
 int katomic_nop(struct katomic *k);	/* KATOMIC_IOC_NOP: the syscall floor */
 int katomic_define(struct katomic *k, __u32 id, unsigned int type,
@@ -108,6 +162,65 @@ int katomic_query_raw(struct katomic *k, struct katomic_define *d);
  * op->error; returns op->applied (0 or 1) or -errno (op left as it was).
  */
 int katomic_op(struct katomic *k, struct katomic_op *op);
+
+/* Value slots (Go's atomic.Value) ------------------------------------ */
+
+/*
+ * DEFINE, UNDEFINE and QUERY of slot id (KATOMIC_OBJ_VALUE): sync is
+ * DEFAULT (= RCU), NONE, RCU or SEQLOCK; a counter kind is -EOPNOTSUPP.
+ * QUERY's sync (may be NULL) is resolved, never DEFAULT.
+ */
+int katomic_value_define(struct katomic *k, __u32 id, unsigned int sync);
+int katomic_value_undefine(struct katomic *k, __u32 id);
+int katomic_value_query(struct katomic *k, __u32 id, unsigned int *sync);
+
+/*
+ * One value op, as KATOMIC_IOC_VALUE: returns vop->applied (CAS: 1 if it
+ * swapped, 0 if not), 0 for the other ops, or -errno.  On success the
+ * op's out fields are written (LOAD: out_len, out_tag, version; STORE:
+ * version; SWAP: out_len, out_tag, version; CAS: applied, version); on
+ * -ERANGE only out_len, the length needed; on any other error nothing.
+ */
+int katomic_value_op(struct katomic *k, struct katomic_value_op *vop);
+
+/*
+ * The value ops with plain C arguments.  Lengths are size_t: one above
+ * UINT32_MAX (what the ABI carries) is -E2BIG, before anything else; a
+ * capacity above it is taken as UINT32_MAX.  tag and version (may be NULL)
+ * receive the value's tag (0: empty, Go's nil) and the slot's version,
+ * the number of successful stores so far.
+ *
+ * katomic_value_store   Store(tag, buf[0..len)).  tag 0 or len 0 is Go's
+ *                       Store(nil): -EINVAL; another tag than the first
+ *                       store's: -EINVAL; len > value_max: -E2BIG.
+ * katomic_value_load    *len in: out's capacity; out: the value's length
+ *                       (0 and tag 0 for an empty slot).  A value longer
+ *                       than the capacity is -ERANGE with *len = the
+ *                       length needed and nothing copied (out may be NULL
+ *                       with *len 0 to ask for the length).
+ * katomic_value_swap    a store that returns the old value as load does
+ *                       (into out, *out_len, *out_tag); if the old value
+ *                       does not fit, -ERANGE, *out_len = the length
+ *                       needed, and the slot is unchanged.
+ * katomic_value_cas     stores (new_tag, new_buf) iff the slot holds
+ *                       (old_tag, old_buf); old_tag 0 with old_len 0 is
+ *                       an empty slot
+ *                       (CompareAndSwap(nil, new)).  Returns 1 if it
+ *                       swapped, 0 if not, or -errno.
+ *
+ * Each returns 0 (cas: applied), or -errno and writes nothing but the
+ * -ERANGE length.
+ */
+int katomic_value_store(struct katomic *k, __u32 id, __u32 tag,
+			const void *buf, size_t len, __u64 *version);
+int katomic_value_load(struct katomic *k, __u32 id, void *out, size_t *len,
+		       __u32 *tag, __u64 *version);
+int katomic_value_swap(struct katomic *k, __u32 id, __u32 tag,
+		       const void *buf, size_t len, void *out,
+		       size_t *out_len, __u32 *out_tag, __u64 *version);
+int katomic_value_cas(struct katomic *k, __u32 id, __u32 old_tag,
+		      const void *old_buf, size_t old_len, __u32 new_tag,
+		      const void *new_buf, size_t new_len, __u64 *version);
 
 /* Typed calls -------------------------------------------------------- */
 
@@ -186,7 +299,7 @@ KATOMIC_TYPE_TABLE(KATOMIC_CTYPEDEF)
 KATOMIC_OP_TYPE_TABLE
 #undef KATOMIC_OP_TYPE
 
-/* Values ------------------------------------------------------------- */
+/* Counter values ----------------------------------------------------- */
 
 /*
  * Operands and results travel as __u64: INT types sign-extended, unsigned
@@ -228,10 +341,12 @@ const struct katomic_op_desc *katomic_op_desc(unsigned int op);
 const char *katomic_op_name(unsigned int op);
 const char *katomic_type_name(unsigned int type);
 const char *katomic_sync_name(unsigned int sync);
+const char *katomic_vop_name(unsigned int vop);	/* "load", ... */
 /* Name to number, '-' and '_' alike ("add-unless"); -EINVAL if unknown. */
 int katomic_op_parse(const char *name);
 int katomic_type_parse(const char *name);
 int katomic_sync_parse(const char *name);
+int katomic_vop_parse(const char *name);
 /* Name of feature bit (a single KATOMIC_FEAT_* bit), NULL if unknown. */
 const char *katomic_feature_name(__u32 bit);
 /* "ENOENT" for -ENOENT or ENOENT; "E?" if unknown. */

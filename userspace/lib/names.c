@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Names of ops, types, sync kinds, features and errnos, from the uapi tables. */
+/* Names of ops, value ops, types, sync kinds, features and errnos, from the
+ * uapi tables. */
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
@@ -25,6 +26,12 @@ static const char *const sync_names[] = {
 #undef SYNC_ROW
 };
 
+static const char *const vop_names[] = {
+#define VOP_ROW(NAME, nr, name)	[nr] = #name,
+	KATOMIC_VOP_TABLE(VOP_ROW)
+#undef VOP_ROW
+};
+
 const struct katomic_op_desc *katomic_op_desc(unsigned int op)
 {
 	return op < ARRAY_SIZE(op_descs) && op_descs[op].name ? &op_descs[op] : NULL;
@@ -45,6 +52,11 @@ const char *katomic_type_name(unsigned int type)
 const char *katomic_sync_name(unsigned int sync)
 {
 	return sync < ARRAY_SIZE(sync_names) ? sync_names[sync] : NULL;
+}
+
+const char *katomic_vop_name(unsigned int vop)
+{
+	return vop < ARRAY_SIZE(vop_names) ? vop_names[vop] : NULL;
 }
 
 /* Equal ignoring case, with '-' and '_' alike. */
@@ -87,6 +99,11 @@ int katomic_type_parse(const char *name)
 int katomic_sync_parse(const char *name)
 {
 	return parse_name(name, katomic_sync_name, KATOMIC_SYNC_LAST);
+}
+
+int katomic_vop_parse(const char *name)
+{
+	return parse_name(name, katomic_vop_name, KATOMIC_VOP_LAST);
 }
 
 #define FEATURE(NAME, name)	{ KATOMIC_FEAT_##NAME, #name },

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The user-space twin: counters in plain memory with the module's
- * semantics and errnos.  Each counter has a record of its own 64-byte
+ * The user-space twin: counters (and value slots, slot.c) in plain memory
+ * with the module's semantics and errnos.  Each counter has a record of its own 64-byte
  * line: its meta word, NONE's delay and its kind's state (a lock, or a
  * sharded counter's shards).  Its value is an 8-byte cell, first in the
  * record (as in a mapped context) or, in a packed twin, in one array of
@@ -78,6 +78,8 @@ struct twin {
 	unsigned int nr_counters;
 	struct twin_counter *counters;
 	union twin_cell *values;	/* packed: the values; else NULL */
+	unsigned int nr_slots, value_max;
+	struct katomic__slots *slots;	/* NULL: no slots, no values */
 };
 
 /* A sync kind's implementation of the counter ops. */
@@ -464,8 +466,6 @@ static union twin_cell *twin_value(struct twin *t, __u32 id)
 static int twin_counter_of(struct twin *t, const struct katomic_define *d,
 			   struct twin_counter **c)
 {
-	if (d->object == KATOMIC_OBJ_VALUE)
-		return -EOPNOTSUPP;	/* no KATOMIC_FEAT_VALUES */
 	if (d->object != KATOMIC_OBJ_COUNTER || d->flags || d->reserved)
 		return -EINVAL;
 	if (d->id >= t->nr_counters)
@@ -485,6 +485,8 @@ static int twin_define(struct katomic *k, const struct katomic_define *d)
 	uint32_t meta = 0;
 	int ret;
 
+	if (d->object == KATOMIC_OBJ_VALUE)
+		return t->slots ? katomic__slot_define(t->slots, d) : -EOPNOTSUPP;
 	ret = twin_counter_of(t, d, &c);
 	if (ret)
 		return ret;
@@ -525,11 +527,15 @@ static void twin_counter_fini(struct twin_counter *c, uint32_t meta)
 
 static int twin_undefine(struct katomic *k, const struct katomic_define *d)
 {
+	struct twin *t = to_twin(k);
 	struct twin_counter *c;
 	uint32_t meta;
 	int ret;
 
-	ret = twin_counter_of(to_twin(k), d, &c);
+	if (d->object == KATOMIC_OBJ_VALUE)
+		return t->slots ? katomic__slot_undefine(t->slots, d)
+				: -EOPNOTSUPP;
+	ret = twin_counter_of(t, d, &c);
 	if (ret)
 		return ret;
 	if (d->type || d->sync || d->init || d->param)
@@ -546,11 +552,14 @@ static int twin_undefine(struct katomic *k, const struct katomic_define *d)
 
 static int twin_query(struct katomic *k, struct katomic_define *d)
 {
+	struct twin *t = to_twin(k);
 	struct twin_counter *c;
 	uint32_t meta;
 	int ret;
 
-	ret = twin_counter_of(to_twin(k), d, &c);
+	if (d->object == KATOMIC_OBJ_VALUE)
+		return t->slots ? katomic__slot_query(t->slots, d) : -EOPNOTSUPP;
+	ret = twin_counter_of(t, d, &c);
 	if (ret)
 		return ret;
 	if (d->init)
@@ -596,12 +605,24 @@ static int twin_op(struct katomic *k, struct katomic_op *op)
 	return applied;
 }
 
+static int twin_value_op(struct katomic *k, struct katomic_value_op *vop)
+{
+	struct twin *t = to_twin(k);
+
+	return t->slots ? katomic__slot_op(t->slots, vop) : -EOPNOTSUPP;
+}
+
 static int twin_info(struct katomic *k, struct katomic_info *info)
 {
+	struct twin *t = to_twin(k);
+
 	*info = (struct katomic_info){
 		.abi_version = KATOMIC_ABI_VERSION,
-		.features = KATOMIC_FEAT_SYNC_KINDS,
-		.nr_counters = to_twin(k)->nr_counters,
+		.features = KATOMIC_FEAT_SYNC_KINDS |
+			    (t->slots ? KATOMIC_FEAT_VALUES : 0),
+		.nr_counters = t->nr_counters,
+		.nr_slots = t->nr_slots,
+		.value_max = t->value_max,
 		.ptr_bits = TWIN_PTR_BITS,
 	};
 	return 0;
@@ -624,6 +645,7 @@ static void twin_close(struct katomic *k)
 		if (meta & META_LIVE)
 			twin_counter_fini(&t->counters[i], meta);
 	}
+	katomic__slots_free(t->slots);
 	free(t->values);
 	free(t->counters);
 	free(t);
@@ -636,49 +658,73 @@ static const struct katomic_backend twin_backend = {
 	.undefine = twin_undefine,
 	.query = twin_query,
 	.op = twin_op,
+	.value = twin_value_op,
 	.close = twin_close,
 };
 
-int katomic_twin_new2(unsigned int nr_counters, unsigned int flags,
-		      struct katomic **out)
+int katomic_twin_create(const struct katomic_twin_params *p,
+			struct katomic **out)
 {
-	size_t size = (size_t)nr_counters * sizeof(struct twin_counter);
-	/* nr_counters cells, a whole number of lines (aligned_alloc's rule) */
-	size_t values = ((size_t)nr_counters * sizeof(union twin_cell) +
-			 TWIN_LINE - 1) / TWIN_LINE * TWIN_LINE;
+	size_t size, values;
 	struct twin *t;
 	size_t i;
+	int ret;
 
-	if (flags & ~KATOMIC_TWIN_PACKED)
+	if (!p || p->flags & ~KATOMIC_TWIN_PACKED ||
+	    (p->nr_slots && !p->value_max))
 		return -EINVAL;
-	if (size / sizeof(struct twin_counter) != nr_counters)
+	size = (size_t)p->nr_counters * sizeof(struct twin_counter);
+	/* nr_counters cells, a whole number of lines (aligned_alloc's rule) */
+	values = ((size_t)p->nr_counters * sizeof(union twin_cell) +
+		  TWIN_LINE - 1) / TWIN_LINE * TWIN_LINE;
+	if (size / sizeof(struct twin_counter) != p->nr_counters)
 		return -E2BIG;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->k.be = &twin_backend;
 	t->k.fd = -1;
-	t->nr_counters = nr_counters;
+	t->nr_counters = p->nr_counters;
+	t->nr_slots = p->nr_slots;
+	t->value_max = p->value_max;
+	ret = -ENOMEM;
 	if (size) {
 		t->counters = aligned_alloc(alignof(struct twin_counter), size);
-		if (flags & KATOMIC_TWIN_PACKED)
+		if (p->flags & KATOMIC_TWIN_PACKED)
 			t->values = aligned_alloc(TWIN_LINE, values);
 		if (!t->counters ||
-		    (flags & KATOMIC_TWIN_PACKED && !t->values)) {
-			free(t->values);
-			free(t->counters);
-			free(t);
-			return -ENOMEM;
-		}
+		    (p->flags & KATOMIC_TWIN_PACKED && !t->values))
+			goto fail;
 		if (t->values)
 			memset(t->values, 0, values);
-		for (i = 0; i < nr_counters; i++) {
+		for (i = 0; i < p->nr_counters; i++) {
 			atomic_init(&t->counters[i].meta, 0);
 			atomic_init(&t->counters[i].param, 0);
 		}
 	}
+	if (p->nr_slots) {
+		ret = katomic__slots_new(p->nr_slots, p->value_max, &t->slots);
+		if (ret)
+			goto fail;
+	}
 	*out = &t->k;
 	return 0;
+fail:
+	free(t->values);
+	free(t->counters);
+	free(t);
+	return ret;
+}
+
+int katomic_twin_new2(unsigned int nr_counters, unsigned int flags,
+		      struct katomic **out)
+{
+	struct katomic_twin_params p = {
+		.nr_counters = nr_counters,
+		.flags = flags,
+	};
+
+	return katomic_twin_create(&p, out);
 }
 
 int katomic_twin_new(unsigned int nr_counters, struct katomic **out)
