@@ -77,9 +77,14 @@ struct slot_view {
 
 /* How a slot kind publishes and reads a value. */
 struct slot_kind {
-	/* DEFINE: the kind's storage (0 or -errno); UNDEFINE frees it. */
+	/*
+	 * DEFINE: the kind's storage (0 or -errno).  UNDEFINE: fini frees
+	 * it, or part of it later: then it returns true, and drain (called
+	 * once for any number of finis) waits until all of it is freed.
+	 */
 	int (*init)(struct twin_slot *s, unsigned int value_max);
-	void (*fini)(struct twin_slot *s);
+	bool (*fini)(struct twin_slot *s);
+	void (*drain)(void);
 	/* LOAD: enters the read side (0 or -errno) and views the value. */
 	int (*read_lock)(struct twin_slot *s, struct slot_view *v);
 	void (*read_unlock)(struct twin_slot *s);
@@ -170,18 +175,18 @@ static int rcu_slot_init(struct twin_slot *s, unsigned int value_max)
 }
 
 /*
- * UNDEFINE: after a grace period no load can see the last value; then
- * rcu_barrier waits for the callbacks that free the values retired
- * before it.  Neither needs the thread to be registered.
+ * UNDEFINE: after a grace period no load can see the last value.  Values
+ * that stores replaced are freed by call_rcu's thread: if there were any,
+ * rcu_barrier waits for them (it takes liburcu's thread a few
+ * milliseconds to wake up).  Neither needs the thread to be registered.
  */
-static void rcu_slot_fini(struct twin_slot *s)
+static bool rcu_slot_fini(struct twin_slot *s)
 {
 	struct rcu_value *p = rcu_xchg_pointer(&s->rcu, NULL);
 
 	urcu_memb_synchronize_rcu();
 	free(p);
-	if (atomic_load_explicit(&s->version, memory_order_relaxed) > 1)
-		urcu_memb_barrier();
+	return atomic_load_explicit(&s->version, memory_order_relaxed) > 1;
 }
 
 static int rcu_slot_read_lock(struct twin_slot *s, struct slot_view *v)
@@ -239,6 +244,7 @@ static void rcu_slot_publish(struct twin_slot *s, void *prep, __u32 tag,
 static const struct slot_kind slot_rcu = {
 	.init = rcu_slot_init,
 	.fini = rcu_slot_fini,
+	.drain = urcu_memb_barrier,
 	.read_lock = rcu_slot_read_lock,
 	.read_unlock = rcu_slot_read_unlock,
 	.current = rcu_slot_current,
@@ -257,10 +263,11 @@ static int place_init(struct twin_slot *s, unsigned int value_max)
 	return s->place.buf ? 0 : -ENOMEM;
 }
 
-static void place_fini(struct twin_slot *s)
+static bool place_fini(struct twin_slot *s)
 {
 	free(s->place.buf);
 	s->place.buf = NULL;
+	return false;
 }
 
 /*
@@ -635,15 +642,20 @@ fail:
 	return ret;
 }
 
-static void slot_fini(struct twin_slot *s, uint32_t meta)
+/* Tears a live slot down; returns its kind if it must be drained. */
+static const struct slot_kind *slot_fini(struct twin_slot *s, uint32_t meta)
 {
-	slot_kinds[META_SYNC(meta)]->fini(s);
+	const struct slot_kind *kind = slot_kinds[META_SYNC(meta)];
+	bool drain = kind->fini(s);
+
 	pthread_mutex_destroy(&s->lock);
+	return drain ? kind : NULL;
 }
 
 int katomic__slot_undefine(struct katomic__slots *ss,
 			   const struct katomic_define *d)
 {
+	const struct slot_kind *kind;
 	struct twin_slot *s;
 	uint32_t meta;
 
@@ -656,7 +668,9 @@ int katomic__slot_undefine(struct katomic__slots *ss,
 		if (!(meta & META_LIVE))
 			return -ENOENT;
 	} while (!atomic_compare_exchange_weak(&s->meta, &meta, META_BUSY));
-	slot_fini(s, meta);
+	kind = slot_fini(s, meta);
+	if (kind)
+		kind->drain();
 	atomic_store_explicit(&s->meta, 0, memory_order_release);
 	return 0;
 }
@@ -705,18 +719,23 @@ int katomic__slots_new(unsigned int nr_slots, unsigned int value_max,
 	return 0;
 }
 
+/* Every slot torn down, then each kind that must be drained, once. */
 void katomic__slots_free(struct katomic__slots *ss)
 {
-	uint32_t meta;
+	bool drain[KATOMIC_SYNC_LAST + 1] = { false };
 	unsigned int i;
+	uint32_t meta;
 
 	if (!ss)
 		return;
 	for (i = 0; i < ss->nr; i++) {
 		meta = atomic_load(&ss->slots[i].meta);
-		if (meta & META_LIVE)
-			slot_fini(&ss->slots[i], meta);
+		if (meta & META_LIVE && slot_fini(&ss->slots[i], meta))
+			drain[META_SYNC(meta)] = true;
 	}
+	for (i = 0; i <= KATOMIC_SYNC_LAST; i++)
+		if (drain[i])
+			slot_kinds[i]->drain();
 	free(ss->slots);
 	free(ss);
 }
