@@ -25,21 +25,26 @@ volatile sig_atomic_t crew_signal;
 
 /* The run ------------------------------------------------------------- */
 
-int crew_init(struct crew **out, unsigned int nr)
+int crew_init(struct crew **out, unsigned int nr, size_t state_size)
 {
+	size_t line = (state_size + CREW_LINE - 1) / CREW_LINE * CREW_LINE;
 	struct crew *c = aligned_alloc(CREW_LINE, sizeof(*c));
 	struct crew_worker *w = aligned_alloc(CREW_LINE, nr * sizeof(*w));
+	char *states = aligned_alloc(CREW_LINE, nr * line + CREW_LINE);
 	unsigned int i;
 
-	if (!c || !w) {
+	if (!c || !w || !states) {
+		free(states);
 		free(c);
 		free(w);
 		return -ENOMEM;
 	}
 	memset(c, 0, sizeof(*c));
 	memset(w, 0, nr * sizeof(*w));
+	memset(states, 0, nr * line + CREW_LINE);
 	c->nr = nr;
 	c->w = w;
+	c->states = states;
 	atomic_init(&c->stop, false);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
@@ -48,6 +53,7 @@ int crew_init(struct crew **out, unsigned int nr)
 		atomic_init(&w[i].done, 0);
 		atomic_init(&w[i].finished, false);
 		w[i].crew = c;
+		w[i].arg = states + i * line;
 	}
 	*out = c;
 	return 0;
@@ -55,11 +61,16 @@ int crew_init(struct crew **out, unsigned int nr)
 
 void crew_fini(struct crew *c)
 {
+	unsigned int i;
+
 	if (!c)
 		return;
+	for (i = 0; c->own_handles && i < c->nr; i++)
+		katomic_close(c->w[i].k);
 	pthread_barrier_destroy(&c->barrier);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
+	free(c->states);
 	free(c->w);
 	free(c);
 }
@@ -226,20 +237,20 @@ static void watch(struct crew *c, double seconds, const char *target,
 		fprintf(stderr, "\r%*s\r", width, "");
 }
 
-int crew_run(struct crew *c, const int *cpus, int nr_cpus, double seconds,
-	     const char *target, const char *unit)
+int crew_run(const struct crew_cmd *cc, struct crew *c, const char *target)
 {
 	unsigned int i;
 	int ret;
 
-	ret = start_workers(c, cpus, nr_cpus);
+	ret = start_workers(c, cc->pin ? cc->cpus : NULL, cc->nr_cpus);
 	if (ret)
-		return ret;
+		return report(EXIT_FAILED, cc->name, target,
+			      "starting %u threads: %s", c->nr, strerror(-ret));
 	pthread_barrier_wait(&c->barrier);
-	watch(c, seconds, target, unit);
+	watch(c, cc->seconds, target, cc->unit);
 	for (i = 0; i < c->nr; i++)
 		pthread_join(c->w[i].thread, NULL);
-	return 0;
+	return EXIT_OK;
 }
 
 /* Signals ------------------------------------------------------------- */
@@ -249,7 +260,7 @@ static void on_signal(int sig)
 	crew_signal = sig;
 }
 
-void crew_catch_signals(void)
+static void catch_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 
@@ -259,7 +270,7 @@ void crew_catch_signals(void)
 }
 
 /* After the cleanup: die of the signal, as if it had not been caught. */
-void crew_reraise(const char *cmd, const char *released)
+static void reraise(const char *cmd, const char *released)
 {
 	int sig = crew_signal;
 	sigset_t set;
@@ -369,8 +380,10 @@ void crew_print_kinds(FILE *f, const struct crew_kinds *kinds)
 		fprintf(f, " %s", katomic_sync_name(kinds->sync[i]));
 }
 
-int crew_parse_target(const char *cmd, const struct crew_kinds *kinds,
-		      const char *s, struct crew_target *t, unsigned int *nr)
+/* Adds the targets of s (kernel:KIND, user:KIND, kernel:all, user:all,
+ * all) to t[*nr]. */
+static int parse_target(const char *cmd, const struct crew_kinds *kinds,
+			const char *s, struct crew_target *t, unsigned int *nr)
 {
 	const char *colon = strchr(s, ':'), *kind;
 	unsigned int i;
@@ -404,7 +417,7 @@ int crew_parse_target(const char *cmd, const struct crew_kinds *kinds,
 	return EXIT_USAGE;
 }
 
-void crew_target_name(const struct crew_target *t, char *buf, size_t size)
+static void target_name(const struct crew_target *t, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s:%s", t->kernel ? "kernel" : "user",
 		 katomic_sync_name(t->sync));
@@ -518,9 +531,11 @@ int crew_release(struct crew_claim *c, const char *cmd, const char *target)
 	return status;
 }
 
-int crew_open(const char *device, const char *(*open_hint)(int err),
-	      struct katomic **k, const char *cmd, const char *target)
+/* Opens the device; a failure is reported, with the hint if there is one. */
+static int open_device(const struct crew_cmd *cc, struct katomic **k,
+		       const char *(*open_hint)(int err), const char *target)
 {
+	const char *device = cc->device, *cmd = cc->name;
 	int ret = katomic_open(device, k);
 
 	if (ret) {
@@ -534,38 +549,21 @@ int crew_open(const char *device, const char *(*open_hint)(int err),
 	return EXIT_OK;
 }
 
-/* Options ------------------------------------------------------------- */
-
-int crew_parse_options(const char *cmd, int argc, char **argv,
-		       const struct option_spec *opts, unsigned int nr,
-		       int (*set)(void *arg, int opt, const char *v),
-		       void *arg, bool *help)
+int crew_handles(const struct crew_cmd *cc, struct crew *crew,
+		 const struct crew_claim *c, const char *target)
 {
-	const char *v;
-	int i, opt, ret;
+	unsigned int i;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			*help = true;
-			return EXIT_OK;
-		}
-		opt = option_match(argc, argv, &i, opts, nr, &v);
-		if (opt == -2)
-			return report(EXIT_USAGE, cmd, NULL,
-				      "%s needs a value", a);
-		if (opt < 0)
-			return report(EXIT_USAGE, cmd, NULL,
-				      "%s '%s' (try katomic %s --help)",
-				      a[0] == '-' ? "unknown option" :
-				      "unexpected argument", a, cmd);
-		ret = set(arg, opt, v);
-		if (ret)
-			return ret;
+	crew->own_handles = !c->twin;
+	for (i = 0; i < crew->nr; i++) {
+		crew->w[i].k = c->k;
+		if (!c->twin && open_device(cc, &crew->w[i].k, NULL, target))
+			return EXIT_FAILED;
 	}
 	return EXIT_OK;
 }
+
+/* Options ------------------------------------------------------------- */
 
 unsigned int crew_online_cpus(void)
 {
@@ -575,7 +573,8 @@ unsigned int crew_online_cpus(void)
 	       (unsigned int)n;
 }
 
-int crew_affinity_cpus(int **cpus, int *nr)
+/* The CPUs of the process's affinity mask, in order: 0 or -errno. */
+static int affinity_cpus(int **cpus, int *nr)
 {
 	cpu_set_t set;
 	int cpu;
@@ -592,7 +591,7 @@ int crew_affinity_cpus(int **cpus, int *nr)
 	return 0;
 }
 
-int crew_parse_seconds(const char *cmd, const char *s, double *v)
+static int parse_seconds(const char *cmd, const char *s, double *v)
 {
 	char *end;
 
@@ -605,6 +604,83 @@ int crew_parse_seconds(const char *cmd, const char *s, double *v)
 		return report(EXIT_USAGE, cmd, NULL,
 			      "--seconds %s is out of range (0, %.0f]", s,
 			      CREW_MAX_SECONDS);
+	return EXIT_OK;
+}
+
+/* The options every crew command takes, after the command's own. */
+enum { OPT_THREADS, OPT_SECONDS, OPT_TARGET, OPT_ID, OPT_PIN, OPT_JSON,
+       NR_OPTS };
+static const struct option_spec options[NR_OPTS] = {
+	{ "--threads", true }, { "--seconds", true }, { "--target", true },
+	{ "--id", true }, { "--pin", false }, { "--json", false },
+};
+
+static int set_option(struct crew_cmd *cc, int opt, const char *v)
+{
+	const char *name = options[opt].name;
+	uint64_t n;
+	int ret;
+
+	switch (opt) {
+	case OPT_THREADS:
+		ret = option_uint(cc->name, name, v, cc->min_threads,
+				  CREW_MAX_THREADS, &n);
+		cc->nr_threads = n;
+		return ret;
+	case OPT_SECONDS:
+		return parse_seconds(cc->name, v, &cc->seconds);
+	case OPT_TARGET:
+		return parse_target(cc->name, cc->kinds, v, cc->targets,
+				    &cc->nr_targets);
+	case OPT_ID:
+		ret = option_uint(cc->name, name, v, 0, UINT32_MAX, &n);
+		cc->id_base = n;
+		return ret;
+	case OPT_PIN:
+		cc->pin = true;
+		return EXIT_OK;
+	default:
+		cc->json = true;
+		return EXIT_OK;
+	}
+}
+
+int crew_parse_options(struct crew_cmd *cc, int argc, char **argv,
+		       const struct option_spec *opts, unsigned int nr,
+		       int (*set)(struct crew_cmd *cc, int opt,
+				  const char *v),
+		       bool *help)
+{
+	const char *v, *a;
+	bool own;
+	int i, opt, ret;
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			*help = true;
+			return EXIT_OK;
+		}
+		opt = option_match(argc, argv, &i, opts, nr, &v);
+		own = opt >= 0;
+		if (!own)
+			opt = option_match(argc, argv, &i, options, NR_OPTS,
+					   &v);
+		if (opt < 0)
+			return report(EXIT_USAGE, cc->name, NULL,
+				      "%s '%s' (try katomic %s --help)",
+				      a[0] == '-' ? "unknown option" :
+				      "unexpected argument", a, cc->name);
+		if ((own ? opts : options)[opt].valued && !v)
+			return report(EXIT_USAGE, cc->name, NULL,
+				      "%s needs a value", a);
+		ret = own ? set(cc, opt, v) : set_option(cc, opt, v);
+		if (ret)
+			return ret;
+	}
+	if (!cc->nr_targets)
+		return parse_target(cc->name, cc->kinds, "all", cc->targets,
+				    &cc->nr_targets);
 	return EXIT_OK;
 }
 
@@ -635,4 +711,84 @@ void crew_json_double(double v)
 			break;
 	}
 	printf("%.*g", prec, v);
+}
+
+/* The command --------------------------------------------------------- */
+
+static void print_json(const struct crew_cmd *cc, const char *rows,
+		       unsigned int nr)
+{
+	unsigned int i;
+
+	printf("{\"threads\": %u, ", cc->nr_threads);
+	cc->json_params(cc);
+	printf("\"pin\": %s, \"id\": %u,\n \"results\": [",
+	       cc->pin ? "true" : "false", cc->id_base);
+	for (i = 0; i < nr; i++) {
+		printf("%s\n  {\"target\": ", i ? "," : "");
+		crew_json_string(rows + i * cc->row_size);
+		cc->json_row(cc, rows + i * cc->row_size);
+		putchar('}');
+	}
+	printf("\n ]}\n");
+}
+
+/* A target, its name first in its row. */
+static int run_target(struct crew_cmd *cc, const struct crew_target *t,
+		      char *row)
+{
+	int ret;
+
+	target_name(t, row, CREW_TARGET_LEN);
+	if (t->kernel && !cc->dev) {
+		ret = open_device(cc, &cc->dev, cc->open_hint, row);
+		if (ret)
+			return ret;
+	}
+	return cc->run(cc, t, row, row);
+}
+
+int crew_main(struct crew_cmd *cc)
+{
+	unsigned int i;
+	char *rows;
+	int ret = EXIT_OK;
+
+	rows = calloc(cc->nr_targets, cc->row_size);
+	if (!rows)
+		return report(EXIT_FAILED, cc->name, NULL, "no memory");
+	if (cc->pin) {
+		ret = affinity_cpus(&cc->cpus, &cc->nr_cpus);
+		if (ret || !cc->nr_cpus) {
+			report(EXIT_FAILED, cc->name, NULL,
+			       "--pin: the affinity mask: %s",
+			       strerror(ret ? -ret : ESRCH));
+			free(rows);
+			return EXIT_FAILED;
+		}
+	}
+	catch_signals();
+	/* The header first: a progress line then shows under it. */
+	if (!cc->json) {
+		cc->print_header(cc);
+		fflush(stdout);
+	}
+	for (i = 0; i < cc->nr_targets && !ret; i++) {
+		ret = run_target(cc, &cc->targets[i], rows + i * cc->row_size);
+		if (crew_signal)
+			break;
+		if (!ret && !cc->json) {
+			cc->print_row(cc, rows + i * cc->row_size);
+			fflush(stdout);
+		}
+	}
+	if (!ret && !crew_signal && cc->json)
+		print_json(cc, rows, cc->nr_targets);
+	katomic_close(cc->dev);
+	cc->dev = NULL;
+	free(cc->cpus);
+	free(rows);
+	if (crew_signal)
+		reraise(cc->name, cc->released);
+	return ret;
 }

@@ -27,7 +27,9 @@
 #define CREW_MAX_TARGETS	64
 #define CREW_MAX_SECONDS	86400.0
 #define CREW_UNLIMITED		UINT64_MAX
+#define CREW_TARGET_LEN		24	/* "kernel:spinlock" */
 
+struct crew_cmd;
 struct crew_worker;
 /* The k-th op of a worker; non-zero stops the whole crew. */
 typedef int crew_step_fn(struct crew_worker *w, uint64_t k);
@@ -45,7 +47,8 @@ struct crew_worker {
 	uint64_t limit;			/* steps, or CREW_UNLIMITED */
 	bool counted;	/* its steps show in the progress, and the run ends
 			 * once every counted worker has finished */
-	void *arg;			/* the command's own state */
+	struct katomic *k;		/* the handle it works on */
+	void *arg;			/* the command's state of the worker */
 	struct crew *crew;
 	pthread_t thread;
 };
@@ -53,6 +56,8 @@ struct crew_worker {
 struct crew {
 	unsigned int nr;
 	struct crew_worker *w;		/* nr of them */
+	void *states;			/* the command's, nr of them */
+	bool own_handles;		/* w[i].k are opened for the run */
 	pthread_mutex_t lock;		/* the gate: armed, abort */
 	pthread_cond_t cond;
 	bool armed, abort;
@@ -61,28 +66,31 @@ struct crew {
 	alignas(CREW_LINE) char end[1];	/* nothing else on stop's line */
 };
 
-/* nr workers, zeroed but for crew; -ENOMEM. */
-int crew_init(struct crew **out, unsigned int nr);
-void crew_fini(struct crew *c);		/* NULL is fine */
+/*
+ * nr workers, zeroed but for crew and arg: each worker's arg is a zeroed
+ * state of state_size bytes of its own, on cache lines of its own.
+ * -ENOMEM.
+ */
+int crew_init(struct crew **out, unsigned int nr, size_t state_size);
+/* Closes what crew_handles opened, frees the states.  NULL is fine. */
+void crew_fini(struct crew *c);
 
 /*
- * Starts the workers (worker i pinned to cpus[i % nr_cpus] if cpus), lets
- * them go at the barrier and watches them: stops them after seconds (if
- * not 0), on a signal, on a step's failure, or once every counted worker
- * has finished; on a terminal, a progress line on stderr after a second
- * ("target: 2.5 s, 12345 unit, 50%").  Returns when all have been joined:
- * 0, or -errno if the threads could not start (then none ran).
+ * Starts the workers (worker i pinned to the i-th CPU of cc's, round
+ * robin, with --pin), lets them go at the barrier and watches them: stops
+ * them after --seconds, on a signal, on a step's failure, or once every
+ * counted worker has finished; on a terminal, a progress line on stderr
+ * after a second ("target: 2.5 s, 12345 unit, 50%").  Returns when all
+ * have been joined: EXIT_OK, or EXIT_FAILED (reported) if the threads
+ * could not start (then none ran).
  */
-int crew_run(struct crew *c, const int *cpus, int nr_cpus, double seconds,
-	     const char *target, const char *unit);
+int crew_run(const struct crew_cmd *cc, struct crew *c, const char *target);
 
 /* Signals ----------------------------------------------------------- */
 
-/* SIGINT or SIGTERM once caught, else 0.  Workers never take them. */
+/* SIGINT or SIGTERM once crew_main caught it, else 0.  Workers never take
+ * them. */
 extern volatile sig_atomic_t crew_signal;
-void crew_catch_signals(void);
-/* Says "katomic: CMD: interrupted by SIG; released" and dies of it. */
-void crew_reraise(const char *cmd, const char *released);
 
 /* Rates -------------------------------------------------------------- */
 
@@ -120,15 +128,7 @@ struct crew_kinds {
 	const char *what;		/* "counter kind" */
 };
 
-/*
- * Adds the targets of s (kernel:KIND, user:KIND, kernel:all, user:all,
- * all) to t[*nr], at most CREW_MAX_TARGETS.  EXIT_OK or EXIT_USAGE.
- */
-int crew_parse_target(const char *cmd, const struct crew_kinds *kinds,
-		      const char *s, struct crew_target *t, unsigned int *nr);
 void crew_print_kinds(FILE *f, const struct crew_kinds *kinds);
-/* "kernel:none" */
-void crew_target_name(const struct crew_target *t, char *buf, size_t size);
 
 /* Objects ------------------------------------------------------------ */
 
@@ -165,31 +165,31 @@ int crew_fail_object(const char *cmd, const char *target, const char *what,
 		     unsigned int object, __u32 id, int err);
 
 /*
- * Opens the device (device NULL: /dev/katomic) for target; a failure is
- * reported with open_hint(err) (may be NULL) added.  EXIT_OK or
- * EXIT_FAILED.
+ * The handle of each worker: the twin of c, or on the device a file each
+ * thread opens for itself (a file shared by threads is reference-counted
+ * on every ioctl: one line all threads would write).  EXIT_OK or
+ * EXIT_FAILED, reported.
  */
-int crew_open(const char *device, const char *(*open_hint)(int err),
-	      struct katomic **k, const char *cmd, const char *target);
+int crew_handles(const struct crew_cmd *cc, struct crew *crew,
+		 const struct crew_claim *c, const char *target);
 
 /* Options ------------------------------------------------------------ */
 
-/*
- * Walks argv[1..]: -h or --help sets *help and ends the walk; each option
- * of opts[nr] calls set(arg, its index, its value or NULL); anything else
- * is a usage error that names it.  EXIT_OK, or set's or EXIT_USAGE.
- */
-int crew_parse_options(const char *cmd, int argc, char **argv,
-		       const struct option_spec *opts, unsigned int nr,
-		       int (*set)(void *arg, int opt, const char *v),
-		       void *arg, bool *help);
-
 /* The online CPUs, at least 1. */
 unsigned int crew_online_cpus(void);
-/* The CPUs of the process's affinity mask, in order: 0 or -errno. */
-int crew_affinity_cpus(int **cpus, int *nr);
-/* --seconds: a decimal in (0, CREW_MAX_SECONDS].  EXIT_OK or EXIT_USAGE. */
-int crew_parse_seconds(const char *cmd, const char *s, double *v);
+
+/*
+ * Walks argv[1..]: -h or --help sets *help and ends the walk; each option
+ * of opts[nr] calls set(cc, its index, its value or NULL), the options
+ * every crew command takes set cc's fields; anything else is a usage
+ * error that names it.  Without --target, cc's targets are all.  EXIT_OK,
+ * or set's or EXIT_USAGE.
+ */
+int crew_parse_options(struct crew_cmd *cc, int argc, char **argv,
+		       const struct option_spec *opts, unsigned int nr,
+		       int (*set)(struct crew_cmd *cc, int opt,
+				  const char *v),
+		       bool *help);
 
 /* JSON ---------------------------------------------------------------- */
 
@@ -197,5 +197,57 @@ int crew_parse_seconds(const char *cmd, const char *s, double *v);
 void crew_json_string(const char *s);
 /* v in the fewest digits that read back as v: 0.1, not 0.10000000000000001. */
 void crew_json_double(double v);
+
+/* The command --------------------------------------------------------- */
+
+/*
+ * A crew command (hammer, tear): the options every one takes, what it
+ * does with each target, how it prints.
+ */
+struct crew_cmd {
+	/* set by the command */
+	const char *name;		/* "hammer" */
+	const struct crew_kinds *kinds;	/* its targets' kinds */
+	unsigned int min_threads;
+	const char *unit;		/* its counted steps: "ops" */
+	const char *released;		/* "counters undefined" */
+	size_t row_size;	/* of its rows, which begin with their target's
+				 * name: char target[CREW_TARGET_LEN] */
+	void *arg;			/* the command's own */
+	/*
+	 * Runs target t, named target, filling row (zeroed): EXIT_OK,
+	 * EXIT_FAILED (reported) or, after a signal, anything.  On the
+	 * device, cc->dev is open.
+	 */
+	int (*run)(struct crew_cmd *cc, const struct crew_target *t,
+		   const char *target, void *row);
+	/* The table: a caption and a header, and a row per target. */
+	void (*print_header)(const struct crew_cmd *cc);
+	void (*print_row)(const struct crew_cmd *cc, const void *row);
+	/* JSON: its parameters ("\"ops\": 5, ") and a row's fields
+	 * (", \"lost\": 0"). */
+	void (*json_params)(const struct crew_cmd *cc);
+	void (*json_row)(const struct crew_cmd *cc, const void *row);
+	/* the options every crew command takes */
+	unsigned int nr_threads;	/* the command's default if not given */
+	double seconds;			/* --seconds, else 0 */
+	struct crew_target targets[CREW_MAX_TARGETS];
+	unsigned int nr_targets;
+	bool pin, json;
+	uint32_t id_base;		/* --id */
+	const char *device;		/* --device; NULL: /dev/katomic */
+	const char *(*open_hint)(int err);	/* added to a failed open */
+	/* set by crew_main while the targets run */
+	struct katomic *dev;		/* opened for the first kernel target */
+	int *cpus, nr_cpus;		/* --pin's */
+};
+
+/*
+ * Runs cc's targets in order, each on its own, with its row printed as
+ * soon as it has run (or all rows as JSON at the end); SIGINT or SIGTERM
+ * stops the run, and once the target's objects are released katomic dies
+ * of the signal.  Returns the exit status.
+ */
+int crew_main(struct crew_cmd *cc);
 
 #endif /* KATOMIC_CREW_H */

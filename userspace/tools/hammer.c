@@ -53,23 +53,18 @@ static const char *const counter_names[] = {
 	[COUNTER_ADJACENT] = "adjacent",
 };
 
+/* The command's options; the crew's come first. */
 struct hammer_opts {
-	unsigned int nr_threads;
+	struct crew_cmd cc;
 	uint64_t ops;		/* per thread; 0 with --seconds */
-	double seconds;		/* 0 with --ops */
 	const struct hammer_op *op;
 	unsigned int counter;
 	uint64_t delay;
-	bool pin, json;
-	uint32_t id_base;
-	const char *device;	/* --device; NULL: /dev/katomic */
-	struct crew_target targets[CREW_MAX_TARGETS];
-	unsigned int nr_targets;
 };
 
 /* One target's row. */
 struct hammer_row {
-	char target[24];
+	char target[CREW_TARGET_LEN];
 	const char *unsupported;	/* why, or NULL */
 	uint64_t expected, got;
 	int64_t lost;
@@ -79,13 +74,12 @@ struct hammer_row {
 	struct hammer_swap_tally swap;	/* swap */
 };
 
-/* A worker's own state, beside its crew_worker: written by it only. */
+/* A worker's own state (its crew_worker's arg): written by it only. */
 struct hammer_worker {
-	alignas(CREW_LINE) uint64_t retries;
+	uint64_t retries;
 	int error;			/* -errno of failed_op */
 	unsigned int failed_op;
 	/* set by the main thread before the run */
-	struct katomic *k;		/* kernel: the thread's own open file */
 	unsigned int nr, nr_threads;
 	__u32 id;			/* the counter */
 	uint64_t *log;			/* swap: what each SWAP returned */
@@ -181,13 +175,14 @@ double hammer_lost_share(uint64_t expected, int64_t lost)
 
 /* The workloads ------------------------------------------------------- */
 
-static int run_op(struct hammer_worker *w, struct katomic_op *op)
+static int run_op(struct crew_worker *cw, struct katomic_op *op)
 {
+	struct hammer_worker *w = cw->arg;
 	int ret;
 
 	op->id = w->id;
 	op->type = KATOMIC_TYPE_UINT64;
-	ret = katomic_op(w->k, op);
+	ret = katomic_op(cw->k, op);
 	if (ret < 0) {
 		w->error = ret;
 		w->failed_op = op->op;
@@ -198,10 +193,9 @@ static int run_op(struct hammer_worker *w, struct katomic_op *op)
 static int step_add(struct crew_worker *cw, uint64_t k)
 {
 	struct katomic_op op = { .op = KATOMIC_OP_ADD, .arg = 1 };
-	struct hammer_worker *w = cw->arg;
 
 	(void)k;
-	return run_op(w, &op) < 0 ? -1 : 0;
+	return run_op(cw, &op) < 0 ? -1 : 0;
 }
 
 /* LOAD, then CAS(old, old + 1) until it applies, retrying with the value
@@ -214,13 +208,13 @@ static int step_cas_loop(struct crew_worker *cw, uint64_t k)
 	int ret;
 
 	(void)k;
-	if (run_op(w, &op) < 0)
+	if (run_op(cw, &op) < 0)
 		return -1;
 	old = op.result;
 	for (;;) {
 		op = (struct katomic_op){ .op = KATOMIC_OP_CAS, .arg = old,
 					  .arg2 = old + 1 };
-		ret = run_op(w, &op);
+		ret = run_op(cw, &op);
 		if (ret < 0)
 			return -1;
 		if (ret)
@@ -238,7 +232,7 @@ static int step_swap(struct crew_worker *cw, uint64_t k)
 		.arg = hammer_token(w->nr_threads, w->nr, k),
 	};
 
-	if (run_op(w, &op) < 0)
+	if (run_op(cw, &op) < 0)
 		return -1;
 	w->log[k] = op.result;
 	return 0;
@@ -375,75 +369,28 @@ static int parse_counter(struct hammer_opts *o, const char *s)
 			   s);
 }
 
-/* The options, in the order of set_option()'s switch. */
-enum { OPT_THREADS, OPT_OPS, OPT_SECONDS, OPT_TARGET, OPT_OP, OPT_COUNTER,
-       OPT_DELAY, OPT_ID, OPT_PIN, OPT_JSON, NR_OPTS };
+/* The hammer's own options, in the order of set_option()'s switch. */
+enum { OPT_OPS, OPT_OP, OPT_COUNTER, OPT_DELAY, NR_OPTS };
 static const struct option_spec options[NR_OPTS] = {
-	{ "--threads", true }, { "--ops", true }, { "--seconds", true },
-	{ "--target", true }, { "--op", true }, { "--counter", true },
-	{ "--delay", true }, { "--id", true }, { "--pin", false },
-	{ "--json", false },
+	{ "--ops", true }, { "--op", true }, { "--counter", true },
+	{ "--delay", true },
 };
 
-static int set_option(void *arg, int opt, const char *v)
+static int set_option(struct crew_cmd *cc, int opt, const char *v)
 {
-	struct hammer_opts *o = arg;
+	struct hammer_opts *o = cc->arg;
 	const char *name = options[opt].name;
-	uint64_t n;
-	int ret;
 
 	switch (opt) {
-	case OPT_THREADS:
-		ret = option_uint(CMD, name, v, 1, CREW_MAX_THREADS, &n);
-		o->nr_threads = n;
-		return ret;
 	case OPT_OPS:
 		return option_uint(CMD, name, v, 1, MAX_OPS, &o->ops);
-	case OPT_SECONDS:
-		return crew_parse_seconds(CMD, v, &o->seconds);
-	case OPT_TARGET:
-		return crew_parse_target(CMD, &counter_kinds, v, o->targets,
-					 &o->nr_targets);
 	case OPT_OP:
 		return parse_op(o, v);
 	case OPT_COUNTER:
 		return parse_counter(o, v);
-	case OPT_DELAY:
-		return option_uint(CMD, name, v, 0, MAX_DELAY_NS, &o->delay);
-	case OPT_ID:
-		ret = option_uint(CMD, name, v, 0, UINT32_MAX, &n);
-		o->id_base = n;
-		return ret;
-	case OPT_PIN:
-		o->pin = true;
-		return EXIT_OK;
 	default:
-		o->json = true;
-		return EXIT_OK;
+		return option_uint(CMD, name, v, 0, MAX_DELAY_NS, &o->delay);
 	}
-}
-
-/* Options of argv[1..]; *help if asked for. */
-static int parse_opts(struct hammer_opts *o, int argc, char **argv,
-		      bool *help)
-{
-	unsigned int cpus = crew_online_cpus();
-	int ret;
-
-	*o = (struct hammer_opts){ .op = &hammer_ops[0] };
-	o->nr_threads = cpus < 2 ? 2 : cpus;
-	ret = crew_parse_options(CMD, argc, argv, options, NR_OPTS,
-				 set_option, o, help);
-	if (ret || *help)
-		return ret;
-	if (o->ops && o->seconds)
-		return usage_error("--ops and --seconds exclude each other");
-	if (!o->ops && !o->seconds)
-		o->ops = DEFAULT_OPS;
-	if (!o->nr_targets)
-		return crew_parse_target(CMD, &counter_kinds, "all",
-					 o->targets, &o->nr_targets);
-	return EXIT_OK;
 }
 
 /* The run ------------------------------------------------------------- */
@@ -458,8 +405,7 @@ static void fault_log_in(struct crew_worker *cw)
 
 /* The counters for target t: a twin's, or free ids of the device. */
 static int claim_counters(struct crew_claim *c, const struct hammer_opts *o,
-			  const struct crew_target *t, struct katomic *dev,
-			  const char *target)
+			  const struct crew_target *t, const char *target)
 {
 	struct katomic_define d = {
 		.type = KATOMIC_TYPE_UINT64,
@@ -471,8 +417,8 @@ static int claim_counters(struct crew_claim *c, const struct hammer_opts *o,
 
 	c->object = KATOMIC_OBJ_COUNTER;
 	c->twin = !t->kernel;
-	c->nr = o->counter == COUNTER_SHARED ? 1 : o->nr_threads;
-	c->k = dev;
+	c->nr = o->counter == COUNTER_SHARED ? 1 : o->cc.nr_threads;
+	c->k = o->cc.dev;
 	if (c->twin) {
 		ret = katomic_twin_new2(c->nr,
 					o->counter == COUNTER_ADJACENT ?
@@ -484,7 +430,7 @@ static int claim_counters(struct crew_claim *c, const struct hammer_opts *o,
 				    katomic_errno_name(ret));
 		}
 	}
-	ret = crew_claim_ids(c, o->id_base, CMD, target);
+	ret = crew_claim_ids(c, o->cc.id_base, CMD, target);
 	snprintf(kind, sizeof(kind), "%s uint64 counters",
 		 katomic_sync_name(t->sync));
 	return ret ? ret : crew_define(c, d, kind, CMD, target);
@@ -508,31 +454,24 @@ static int load_finals(struct crew_claim *c, uint64_t *finals,
 	return EXIT_OK;
 }
 
-/* Each worker's state: its counter, its handle, its swap log. */
+/* Each worker's state: its counter, its swap log. */
 static int prepare_workers(const struct hammer_opts *o, struct crew *crew,
-			   struct hammer_worker *w, struct crew_claim *c,
-			   uint64_t cap, const char *target)
+			   const struct crew_claim *c, uint64_t cap,
+			   const char *target)
 {
 	bool swap = o->op->step == step_swap;
+	struct hammer_worker *w;
 	unsigned int i;
 
 	for (i = 0; i < crew->nr; i++) {
-		w[i].nr = i;
-		w[i].nr_threads = crew->nr;
-		w[i].id = c->ids[c->nr == 1 ? 0 : i];
-		/*
-		 * A file shared by threads is reference-counted on every
-		 * ioctl: one line all threads write.  Each thread gets its
-		 * own, so that only the counter is shared.
-		 */
-		w[i].k = c->k;
-		if (!c->twin &&
-		    crew_open(o->device, NULL, &w[i].k, CMD, target))
-			return EXIT_FAILED;
+		w = crew->w[i].arg;
+		w->nr = i;
+		w->nr_threads = crew->nr;
+		w->id = c->ids[c->nr == 1 ? 0 : i];
 		if (swap) {
-			w[i].log_len = cap;
-			w[i].log = malloc(cap * sizeof(*w[i].log));
-			if (!w[i].log)
+			w->log_len = cap;
+			w->log = malloc(cap * sizeof(*w->log));
+			if (!w->log)
 				return fail(target, "no memory for the swap log (%llu MiB per thread)",
 					    (unsigned long long)(cap * 8 >> 20));
 			crew->w[i].ready = fault_log_in;
@@ -540,18 +479,17 @@ static int prepare_workers(const struct hammer_opts *o, struct crew *crew,
 		crew->w[i].step = o->op->step;
 		crew->w[i].limit = cap;
 		crew->w[i].counted = true;
-		crew->w[i].arg = &w[i];
 	}
 	return EXIT_OK;
 }
 
 /* The row of a finished run. */
 static int account_run(const struct hammer_opts *o, struct crew *crew,
-		       struct hammer_worker *w, struct crew_claim *c,
-		       uint64_t cap, const char *target,
+		       struct crew_claim *c, uint64_t cap, const char *target,
 		       struct hammer_row *row)
 {
 	unsigned int n = crew->nr, i;
+	const struct hammer_worker *w;
 	uint64_t *done, *finals;
 	const uint64_t **logs;
 	bool swap = o->op->step == step_swap, full = false;
@@ -565,15 +503,16 @@ static int account_run(const struct hammer_opts *o, struct crew *crew,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (w[i].error) {
+		w = crew->w[i].arg;
+		if (w->error) {
 			crew_fail_object(CMD, target,
-					 katomic_op_name(w[i].failed_op),
-					 c->object, w[i].id, w[i].error);
+					 katomic_op_name(w->failed_op),
+					 c->object, w->id, w->error);
 			goto out;
 		}
 		done[i] = crew->w[i].done;
-		logs[i] = w[i].log;
-		row->retries += w[i].retries;
+		logs[i] = w->log;
+		row->retries += w->retries;
 		full |= done[i] == cap && !o->ops;
 	}
 	if (load_finals(c, finals, &row->got, target))
@@ -603,65 +542,67 @@ out:
 	return ret;
 }
 
-/* Runs the threads on c and fills the row. */
-static int hammer_counters_run(const struct hammer_opts *o,
-			       struct crew_claim *c, const char *target,
-			       struct hammer_row *row, const int *cpus,
-			       int nr_cpus)
+/* Runs the threads on the counters of c and fills the row. */
+static int run_counters(const struct hammer_opts *o, struct crew_claim *c,
+			const char *target, struct hammer_row *row)
 {
-	unsigned int n = o->nr_threads, i;
-	struct hammer_worker *w;
+	unsigned int n = o->cc.nr_threads, i;
 	struct crew *crew = NULL;
 	uint64_t cap = o->ops;
-	int ret = EXIT_FAILED, err;
+	int ret;
 
 	if (!cap)
 		cap = o->op->step == step_swap ? SWAP_LOG_MAX / n :
 		      CREW_UNLIMITED;
-	w = aligned_alloc(CREW_LINE, n * sizeof(*w));
-	if (!w || crew_init(&crew, n)) {
-		fail(target, "no memory for %u threads", n);
-		goto out;
-	}
-	memset(w, 0, n * sizeof(*w));
-	if (prepare_workers(o, crew, w, c, cap, target))
-		goto out;
-	err = crew_run(crew, o->pin ? cpus : NULL, nr_cpus, o->seconds,
-		       target, "ops");
-	if (err) {
-		fail(target, "starting %u threads: %s", n, strerror(-err));
-		goto out;
-	}
-	if (crew_signal)
-		ret = EXIT_OK;	/* the caller cleans up and re-raises */
-	else
-		ret = account_run(o, crew, w, c, cap, target, row);
-out:
-	for (i = 0; w && i < n; i++) {
-		free(w[i].log);
-		if (!c->twin)
-			katomic_close(w[i].k);
-	}
+	if (crew_init(&crew, n, sizeof(struct hammer_worker)))
+		return fail(target, "no memory for %u threads", n);
+	ret = crew_handles(&o->cc, crew, c, target);
+	if (!ret)
+		ret = prepare_workers(o, crew, c, cap, target);
+	if (!ret)
+		ret = crew_run(&o->cc, crew, target);
+	if (!ret && !crew_signal)
+		ret = account_run(o, crew, c, cap, target, row);
+	for (i = 0; i < n; i++)
+		free(((struct hammer_worker *)crew->w[i].arg)->log);
 	crew_fini(crew);
-	free(w);
 	return ret;
+}
+
+static int run_target(struct crew_cmd *cc, const struct crew_target *t,
+		      const char *target, void *arg)
+{
+	const struct hammer_opts *o = cc->arg;
+	struct hammer_row *row = arg;
+	struct crew_claim c = { 0 };
+	int ret;
+
+	row->unsupported = unsupported(t->sync, o->op);
+	if (row->unsupported)
+		return EXIT_OK;
+	ret = claim_counters(&c, o, t, target);
+	if (!ret && !crew_signal)
+		ret = run_counters(o, &c, target, row);
+	return crew_release(&c, CMD, target) ? EXIT_FAILED : ret;
 }
 
 /* Output -------------------------------------------------------------- */
 
-static void print_header(const struct hammer_opts *o)
+static void print_header(const struct crew_cmd *cc)
 {
+	const struct hammer_opts *o = cc->arg;
+
 	if (o->ops)
 		printf("hammer: %u threads x %llu ops, op %s, counter %s",
-		       o->nr_threads, (unsigned long long)o->ops, o->op->name,
+		       cc->nr_threads, (unsigned long long)o->ops, o->op->name,
 		       counter_names[o->counter]);
 	else
 		printf("hammer: %u threads x %g s, op %s, counter %s",
-		       o->nr_threads, o->seconds, o->op->name,
+		       cc->nr_threads, cc->seconds, o->op->name,
 		       counter_names[o->counter]);
 	if (o->delay)
 		printf(", none delay %llu ns", (unsigned long long)o->delay);
-	printf("%s\n", o->pin ? ", pinned" : "");
+	printf("%s\n", cc->pin ? ", pinned" : "");
 	printf("%-16s %14s %14s %14s %8s %13s %13s %8s", "target", "expected",
 	       "got", "lost", "lost%", "ops/s/thread", "ops/s", "seconds");
 	if (o->op->step == step_cas_loop)
@@ -672,11 +613,13 @@ static void print_header(const struct hammer_opts *o)
 }
 
 /* A row of the table, printed as soon as its target has run. */
-static void print_row(const struct hammer_opts *o, const struct hammer_row *r)
+static void print_row(const struct crew_cmd *cc, const void *arg)
 {
+	const struct hammer_opts *o = cc->arg;
+	const struct hammer_row *r = arg;
+
 	if (r->unsupported) {
 		printf("%-16s unsupported: %s\n", r->target, r->unsupported);
-		fflush(stdout);
 		return;
 	}
 	printf("%-16s %14llu %14llu %14lld %7.2f%% %13.0f %13.0f %8.3f",
@@ -689,142 +632,93 @@ static void print_row(const struct hammer_opts *o, const struct hammer_row *r)
 		printf(" %10llu %10llu", (unsigned long long)r->swap.duplicates,
 		       (unsigned long long)r->swap.foreign);
 	putchar('\n');
-	fflush(stdout);
 }
 
-static void print_json(const struct hammer_opts *o,
-		       const struct hammer_row *rows, unsigned int nr)
+static void json_params(const struct crew_cmd *cc)
 {
-	const struct hammer_row *r;
-	unsigned int i;
+	const struct hammer_opts *o = cc->arg;
 
-	printf("{\"threads\": %u, ", o->nr_threads);
 	if (o->ops) {
 		printf("\"ops\": %llu, \"seconds\": null, ",
 		       (unsigned long long)o->ops);
 	} else {
 		printf("\"ops\": null, \"seconds\": ");
-		crew_json_double(o->seconds);
+		crew_json_double(cc->seconds);
 		printf(", ");
 	}
 	printf("\"op\": ");
 	crew_json_string(o->op->name);
 	printf(", \"counter\": ");
 	crew_json_string(counter_names[o->counter]);
-	printf(", \"delay\": %llu, \"pin\": %s, \"id\": %u,\n \"results\": [",
-	       (unsigned long long)o->delay, o->pin ? "true" : "false",
-	       o->id_base);
-	for (i = 0; i < nr; i++) {
-		r = &rows[i];
-		printf("%s\n  {\"target\": ", i ? "," : "");
-		crew_json_string(r->target);
-		if (r->unsupported) {
-			printf(", \"supported\": false, \"reason\": ");
-			crew_json_string(r->unsupported);
-			putchar('}');
-			continue;
-		}
-		printf(", \"supported\": true, \"expected\": %llu, \"got\": %llu, \"lost\": %lld, \"lost_share\": %.6f, \"ops_per_s_thread\": %.3f, \"ops_per_s\": %.3f, \"seconds\": %.9f",
-		       (unsigned long long)r->expected,
-		       (unsigned long long)r->got, (long long)r->lost,
-		       r->lost_share, r->rates.per_thread, r->rates.total,
-		       r->rates.seconds);
-		if (o->op->step == step_cas_loop)
-			printf(", \"retries\": %llu",
-			       (unsigned long long)r->retries);
-		if (o->op->step == step_swap)
-			printf(", \"duplicates\": %llu, \"foreign\": %llu",
-			       (unsigned long long)r->swap.duplicates,
-			       (unsigned long long)r->swap.foreign);
-		putchar('}');
+	printf(", \"delay\": %llu, ", (unsigned long long)o->delay);
+}
+
+static void json_row(const struct crew_cmd *cc, const void *arg)
+{
+	const struct hammer_opts *o = cc->arg;
+	const struct hammer_row *r = arg;
+
+	if (r->unsupported) {
+		printf(", \"supported\": false, \"reason\": ");
+		crew_json_string(r->unsupported);
+		return;
 	}
-	printf("\n ]}\n");
+	printf(", \"supported\": true, \"expected\": %llu, \"got\": %llu, \"lost\": %lld, \"lost_share\": %.6f, \"ops_per_s_thread\": %.3f, \"ops_per_s\": %.3f, \"seconds\": %.9f",
+	       (unsigned long long)r->expected, (unsigned long long)r->got,
+	       (long long)r->lost, r->lost_share, r->rates.per_thread,
+	       r->rates.total, r->rates.seconds);
+	if (o->op->step == step_cas_loop)
+		printf(", \"retries\": %llu", (unsigned long long)r->retries);
+	if (o->op->step == step_swap)
+		printf(", \"duplicates\": %llu, \"foreign\": %llu",
+		       (unsigned long long)r->swap.duplicates,
+		       (unsigned long long)r->swap.foreign);
 }
 
 /* The command --------------------------------------------------------- */
 
-struct hammer {
-	struct hammer_opts o;
-	const char *(*open_hint)(int err);
-	struct katomic *dev;		/* opened for the first kernel target */
-	int *cpus, nr_cpus;
-	struct hammer_row *rows;
-};
-
-static int run_target(struct hammer *h, const struct crew_target *t,
-		      struct hammer_row *row)
-{
-	struct crew_claim c = { 0 };
-	int ret;
-
-	crew_target_name(t, row->target, sizeof(row->target));
-	row->unsupported = unsupported(t->sync, h->o.op);
-	if (row->unsupported)
-		return EXIT_OK;
-	if (t->kernel && !h->dev) {
-		ret = crew_open(h->o.device, h->open_hint, &h->dev, CMD,
-				row->target);
-		if (ret)
-			return ret;
-	}
-	ret = claim_counters(&c, &h->o, t, h->dev, row->target);
-	if (!ret && !crew_signal)
-		ret = hammer_counters_run(&h->o, &c, row->target, row,
-					  h->cpus, h->nr_cpus);
-	return crew_release(&c, CMD, row->target) ? EXIT_FAILED : ret;
-}
-
 int hammer_main(int argc, char **argv, const char *device,
 		const char *(*open_hint)(int err))
 {
-	struct hammer h = { .open_hint = open_hint };
+	unsigned int cpus = crew_online_cpus(), i;
+	struct hammer_opts o = {
+		.cc = {
+			.name = CMD,
+			.kinds = &counter_kinds,
+			.min_threads = 1,
+			.unit = "ops",
+			.released = "counters undefined",
+			.row_size = sizeof(struct hammer_row),
+			.run = run_target,
+			.print_header = print_header,
+			.print_row = print_row,
+			.json_params = json_params,
+			.json_row = json_row,
+			.nr_threads = cpus < 2 ? 2 : cpus,
+			.device = device,
+			.open_hint = open_hint,
+		},
+		.op = &hammer_ops[0],
+	};
 	bool help = false, kernel = false;
-	unsigned int i;
 	int ret;
 
-	ret = parse_opts(&h.o, argc, argv, &help);
+	o.cc.arg = &o;
+	ret = crew_parse_options(&o.cc, argc, argv, options, NR_OPTS,
+				 set_option, &help);
 	if (ret)
 		return ret;
-	h.o.device = device;
 	if (help) {
 		hammer_usage(stdout);
 		return EXIT_OK;
 	}
-	for (i = 0; i < h.o.nr_targets; i++)
-		kernel |= h.o.targets[i].kernel;
-	if (kernel && h.o.counter == COUNTER_ADJACENT)
+	if (o.ops && o.cc.seconds)
+		return usage_error("--ops and --seconds exclude each other");
+	if (!o.ops && !o.cc.seconds)
+		o.ops = DEFAULT_OPS;
+	for (i = 0; i < o.cc.nr_targets; i++)
+		kernel |= o.cc.targets[i].kernel;
+	if (kernel && o.counter == COUNTER_ADJACENT)
 		fail(NULL, "note: kernel counters always have a cache line each; for kernel targets adjacent measures the same as per-thread");
-	h.rows = calloc(h.o.nr_targets, sizeof(*h.rows));
-	if (!h.rows)
-		return EXIT_FAILED;
-	if (h.o.pin) {
-		ret = crew_affinity_cpus(&h.cpus, &h.nr_cpus);
-		if (ret || !h.nr_cpus) {
-			fail(NULL, "--pin: the affinity mask: %s",
-			     strerror(ret ? -ret : ESRCH));
-			free(h.rows);
-			return EXIT_FAILED;
-		}
-	}
-	crew_catch_signals();
-	/* The header first: a progress line then shows under it. */
-	if (!h.o.json) {
-		print_header(&h.o);
-		fflush(stdout);
-	}
-	for (i = 0; i < h.o.nr_targets && !ret; i++) {
-		ret = run_target(&h, &h.o.targets[i], &h.rows[i]);
-		if (crew_signal)
-			break;
-		if (!ret && !h.o.json)
-			print_row(&h.o, &h.rows[i]);
-	}
-	if (!ret && !crew_signal && h.o.json)
-		print_json(&h.o, h.rows, h.o.nr_targets);
-	katomic_close(h.dev);
-	free(h.cpus);
-	free(h.rows);
-	if (crew_signal)
-		crew_reraise(CMD, "counters undefined");
-	return ret;
+	return crew_main(&o.cc);
 }

@@ -67,7 +67,7 @@ int option_match(int argc, char **argv, int *i,
 		else
 			m = !strcmp(argv[*i], opts[j].name);
 		if (m)
-			return m < 0 ? -2 : (int)j;
+			return j;
 	}
 	return -1;
 }

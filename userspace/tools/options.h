@@ -38,8 +38,8 @@ struct option_spec {
 
 /*
  * Matches argv[*i] against opts[nr] (a valued one as option_value()
- * does).  Returns the option's index, with *value set for a valued one
- * (else NULL), -1 if none matches, -2 if the value is missing.
+ * does).  Returns the option's index, or -1 if none matches.  *value is
+ * the value of a valued option, NULL if it is missing (and for a flag).
  */
 int option_match(int argc, char **argv, int *i,
 		 const struct option_spec *opts, unsigned int nr,
