@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * katomic: the counters of /dev/katomic, or of an in-process twin, from the
- * shell.  The op commands come from KATOMIC_OP_TABLE through libkatomic's
- * op descriptions: there is no code per op.
+ * katomic: the counters and value slots of /dev/katomic, or of an
+ * in-process twin, from the shell.  The op commands come from
+ * KATOMIC_OP_TABLE through libkatomic's op descriptions: there is no code
+ * per op.  The value commands are value.c's, hammer and tear run on their
+ * own (hammer.c, tear.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,8 +16,13 @@
 #include "hammer.h"
 #include "katomic.h"
 #include "options.h"
+#include "tear.h"
+#include "value.h"
 
+/* The twin of --twin: the module's default global context. */
 #define TWIN_COUNTERS	256
+#define TWIN_SLOTS	64
+#define TWIN_VALUE_MAX	4096
 #define NAME_MAX_LEN	32
 #define VALUE_MAX_LEN	32	/* "-0x8000000000000000" and the like */
 #define HELP_COLUMN	32
@@ -42,6 +49,7 @@ struct cmdline {
 	const char *init;
 	const char *delay;
 	bool hex;
+	struct value_cmd *value;	/* value commands */
 };
 
 struct command {
@@ -51,8 +59,16 @@ struct command {
 	int min_args, max_args;
 	bool define_options;	/* takes --sync, --init, --delay */
 	bool needs_handle;
-	/* NULL: the command runs on its own, by its own main (hammer) */
+	/* NULL: the command runs on its own, by main (hammer, tear) */
 	int (*run)(struct cli *c, const struct cmdline *l);
+	/* NULL: the words after the name are parsed as below */
+	int (*parse)(const struct cli *c, char **tok, int n,
+		     struct cmdline *l);
+	/* Of a command that runs on its own: argv[0] is its name. */
+	int (*main)(int argc, char **argv, const char *device,
+		    const char *(*open_hint)(int err));
+	/* Its own help, for katomic help NAME (NULL: its line). */
+	void (*usage)(FILE *f);
 };
 
 static int usage_error(const struct cmdline *l, const char *fmt, ...)
@@ -350,25 +366,52 @@ static int cmd_op(struct cli *c, const struct cmdline *l)
 	return EXIT_OK;
 }
 
+static int cmd_value(struct cli *c, const struct cmdline *l)
+{
+	return value_run(l->value, c->k, &c->info);
+}
+
+static int parse_value_line(const struct cli *c, char **tok, int n,
+			    struct cmdline *l)
+{
+	(void)c;
+	return value_parse(tok, n, l->hex, &l->value);
+}
+
 static int cmd_help(struct cli *c, const struct cmdline *l);
 
 static const struct command commands[] = {
-	{ "info", "", "abi_version, features, sizes, max_batch, ptr_bits",
-	  0, 0, false, true, cmd_info },
-	{ "define", "ID TYPE [--sync KIND] [--init V] [--delay NS]",
-	  "give counter ID a type, a kind (default) and a value (0); --delay:\n"
-	  "a none counter's window between load and store, 0..1000000 ns",
-	  2, 2, true, true, cmd_define },
-	{ "undefine", "ID", "make counter ID undefined", 1, 1, false, true,
-	  cmd_undefine },
-	{ "query", "ID", "print the counter's TYPE and KIND", 1, 1, false,
-	  true, cmd_query },
-	{ "list", "", "print ID TYPE KIND VALUE of every defined counter",
-	  0, 0, false, true, cmd_list },
-	{ "help", "[COMMAND]", "this text, or one command's", 0, 1, false,
-	  false, cmd_help },
+	{ .name = "info", .args = "",
+	  .help = "abi_version, features, sizes, max_batch, ptr_bits",
+	  .needs_handle = true, .run = cmd_info },
+	{ .name = "define", .args = "ID TYPE [--sync KIND] [--init V] [--delay NS]",
+	  .help = "give counter ID a type, a kind (default) and a value (0); --delay:\n"
+		  "a none counter's window between load and store, 0..1000000 ns",
+	  .min_args = 2, .max_args = 2, .define_options = true,
+	  .needs_handle = true, .run = cmd_define },
+	{ .name = "undefine", .args = "ID", .help = "make counter ID undefined",
+	  .min_args = 1, .max_args = 1, .needs_handle = true,
+	  .run = cmd_undefine },
+	{ .name = "query", .args = "ID",
+	  .help = "print the counter's TYPE and KIND", .min_args = 1,
+	  .max_args = 1, .needs_handle = true, .run = cmd_query },
+	{ .name = "list", .args = "",
+	  .help = "print ID TYPE KIND VALUE of every defined counter",
+	  .needs_handle = true, .run = cmd_list },
+	{ .name = "help", .args = "[COMMAND]",
+	  .help = "this text, or one command's", .max_args = 1,
+	  .run = cmd_help },
+	{ .name = "value", .args = "SUBCOMMAND [ARG]...",
+	  .help = "Go's atomic.Value slots: define, undefine, query, list,\n"
+		  "load, store, swap, cas (katomic help value)",
+	  .needs_handle = true, .run = cmd_value, .parse = parse_value_line,
+	  .usage = value_usage },
 	{ .name = "hammer", .args = "[OPTION]...",
-	  .help = "race threads on counters, count lost updates" },
+	  .help = "race threads on counters, count lost updates",
+	  .main = hammer_main, .usage = hammer_usage },
+	{ .name = "tear", .args = "[OPTION]...",
+	  .help = "race writers and readers on value slots, count torn loads",
+	  .main = tear_main, .usage = tear_usage },
 };
 
 /* The op commands: name, arguments and help come from the op's description. */
@@ -412,8 +455,9 @@ static void command_usage(const struct command *cmd,
 static void print_command(const struct command *cmd,
 			  const struct katomic_op_desc *op)
 {
+	const char *help = op ? op->doc : cmd->help;
 	char usage[128];
-	int col;
+	int col, n;
 
 	command_usage(cmd, op, usage, sizeof(usage));
 	col = printf("  %s", usage);
@@ -421,7 +465,11 @@ static void print_command(const struct command *cmd,
 		putchar('\n');
 		col = 0;
 	}
-	printf("%*s%s\n", HELP_COLUMN - col, "", op ? op->doc : cmd->help);
+	/* Each line of the help at the column. */
+	for (; *help; help += n + !!help[n], col = 0) {
+		n = strcspn(help, "\n");
+		printf("%*s%.*s\n", HELP_COLUMN - col, "", n, help);
+	}
 }
 
 static void print_usage(void)
@@ -431,16 +479,19 @@ static void print_usage(void)
 
 	printf("usage: katomic [--device PATH | --twin] [--hex] COMMAND [ARG]... [, COMMAND [ARG]...]...\n"
 	       "       katomic [--device PATH] hammer [OPTION]...\n"
+	       "       katomic [--device PATH] tear [OPTION]...\n"
 	       "\n"
-	       "Runs commands on the counters of /dev/katomic (or PATH).  With --twin they\n"
-	       "run on an in-process user-space twin instead (%d counters, C11 atomics,\n"
-	       "kinds default and atomic): it lives for this one invocation only, so chain\n"
-	       "commands with ',':  katomic --twin define 0 int32 --init 5 , add 0 3 , list\n"
+	       "Runs commands on the counters and value slots of /dev/katomic (or PATH).\n"
+	       "With --twin they run on an in-process user-space twin instead (%d counters,\n"
+	       "%d value slots of up to %d bytes, every kind of each): it lives for this\n"
+	       "one invocation only, so chain commands with ',':\n"
+	       "  katomic --twin define 0 int32 --init 5 , add 0 3 , list\n"
 	       "Names and argument counts of the whole chain are checked before anything\n"
-	       "runs; values are checked when their command runs, against the counter's\n"
-	       "type.  The commands run in order; the first that fails ends the chain.\n"
+	       "runs; counter values are checked when their command runs, against the\n"
+	       "counter's type.  The commands run in order; the first that fails ends the\n"
+	       "chain.\n"
 	       "\n"
-	       "commands:\n", TWIN_COUNTERS);
+	       "commands:\n", TWIN_COUNTERS, TWIN_SLOTS, TWIN_VALUE_MAX);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		print_command(&commands[i], NULL);
 	for (nr = 0; nr <= KATOMIC_OP_LAST; nr++)
@@ -466,7 +517,8 @@ static void print_usage(void)
 	      "'not-applied' (cas swapped, max/min changed the value, add-unless added).\n"
 	      "Values print in decimal, signed for INT types; --hex prints hex, negative\n"
 	      "values as -0x..., so every value printed parses back.\n"
-	      "hammer runs on its own, not in a chain: katomic help hammer tells more.\n"
+	      "hammer and tear run on their own, not in a chain: katomic help hammer\n"
+	      "and katomic help tear tell more; katomic help value tells of the slots.\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 an operation failed, 2 usage error.\n", stdout);
 }
@@ -484,8 +536,8 @@ static int cmd_help(struct cli *c, const struct cmdline *l)
 	cmd = find_command(l->args[0], &op_nr);
 	if (!cmd)
 		return usage_error(l, "unknown command '%s'", l->args[0]);
-	if (!cmd->run) {
-		hammer_usage(stdout);
+	if (cmd->usage) {
+		cmd->usage(stdout);
 		return EXIT_OK;
 	}
 	print_command(cmd, op_nr < 0 ? NULL : katomic_op_desc(op_nr));
@@ -544,6 +596,8 @@ static int parse_line(const struct cli *c, char **tok, int n,
 	if (!l->cmd->run)
 		return usage_error(NULL, "%s runs on its own, not in a chain",
 				   tok[0]);
+	if (l->cmd->parse)
+		return l->cmd->parse(c, tok, n, l);
 	if (l->cmd == &op_command)
 		l->op = katomic_op_desc(l->op_nr);
 	for (i = 1; i < n; i++) {
@@ -593,9 +647,14 @@ static const char *open_hint(int err)
 static int open_handle(struct cli *c)
 {
 	const char *what = c->twin ? "twin" : c->device ? c->device : "/dev/katomic";
+	const struct katomic_twin_params twin = {
+		.nr_counters = TWIN_COUNTERS,
+		.nr_slots = TWIN_SLOTS,
+		.value_max = TWIN_VALUE_MAX,
+	};
 	int ret;
 
-	ret = c->twin ? katomic_twin_new(TWIN_COUNTERS, &c->k)
+	ret = c->twin ? katomic_twin_create(&twin, &c->k)
 		      : katomic_open(c->device, &c->k);
 	if (!ret)
 		ret = katomic_info(c->k, &c->info);
@@ -612,9 +671,10 @@ static int open_handle(struct cli *c)
 
 int main(int argc, char **argv)
 {
+	const struct command *cmd;
 	struct cli c = { 0 };
 	struct cmdline *lines;
-	int first = 0, start, end, nr_lines = 0, i, ret;
+	int first = 0, start, end, nr_lines = 0, op_nr, i, ret;
 	bool help = false;
 
 	ret = parse_globals(&c, argc, argv, &first, &help);
@@ -626,11 +686,13 @@ int main(int argc, char **argv)
 	}
 	if (first >= argc)
 		return usage_error(NULL, "missing command (try katomic --help)");
-	if (!strcmp(argv[first], "hammer")) {
+	cmd = find_command(argv[first], &op_nr);
+	if (cmd && cmd->main) {
 		if (c.twin || c.hex)
-			return usage_error(NULL, "hammer takes no --twin or --hex (user:KIND targets run on twins)");
-		return hammer_main(argc - first, argv + first, c.device,
-				   open_hint);
+			return usage_error(NULL, "%s takes no --twin or --hex (user:KIND targets run on twins)",
+					   cmd->name);
+		return cmd->main(argc - first, argv + first, c.device,
+				 open_hint);
 	}
 	lines = calloc(argc, sizeof(*lines));
 	if (!lines)
@@ -659,6 +721,8 @@ int main(int argc, char **argv)
 	}
 out:
 	katomic_close(c.k);
+	for (i = 0; i < nr_lines; i++)
+		value_free(lines[i].value);
 	free(lines);
 	return ret;
 }
