@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "katomic.h"
 #include "kselftest_harness.h"
@@ -1108,6 +1110,44 @@ TEST(enomem)
 	EXPECT_EQ(0, katomic_value_define(k, 2, KATOMIC_SYNC_SEQLOCK));
 	katomic_close(k);
 	free(big);
+}
+
+/*
+ * A child of a process whose threads used RCU slots has a call_rcu
+ * thread of its own (liburcu's fork handlers), so its stores that replace
+ * values and its UNDEFINE, which waits for their frees, complete.
+ */
+TEST(rcu_after_fork)
+{
+	struct katomic *k = new_twin(_metadata, 2, 8);
+	int status = -1;
+	pid_t pid;
+
+	ASSERT_NE(NULL, k);
+	ASSERT_EQ(0, katomic_value_define(k, 0, KATOMIC_SYNC_RCU));
+	ASSERT_EQ(0, katomic_value_store(k, 0, TAG, "parent", 6, NULL));
+	ASSERT_EQ(0, katomic_value_store(k, 0, TAG, "parent", 6, NULL));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		bool ok = !katomic_value_store(k, 0, TAG, "child", 5, NULL) &&
+			  !katomic_value_store(k, 0, TAG, "child", 5, NULL) &&
+			  !katomic_value_undefine(k, 0) &&
+			  !katomic_value_define(k, 1, KATOMIC_SYNC_RCU) &&
+			  !katomic_value_store(k, 1, TAG, "x", 1, NULL) &&
+			  !katomic_value_store(k, 1, TAG, "y", 1, NULL);
+
+		katomic_close(k);
+		_exit(ok ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* The parent's slot is its own. */
+	expect_value(_metadata, k, 0, TAG, "parent", 6, 2);
+	ASSERT_EQ(0, katomic_value_store(k, 0, TAG, "parent", 6, NULL));
+	EXPECT_EQ(0, katomic_value_undefine(k, 0));
+	katomic_close(k);
 }
 
 TEST_HARNESS_MAIN
