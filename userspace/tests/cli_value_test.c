@@ -301,164 +301,156 @@ TEST(chains)
 	EXPECT_STREQ("version 1\n", r.out);
 }
 
-/* Usage errors: exit 2, one line naming the problem, nothing run. */
-static const struct {
-	const char *args[14];	/* NULL-terminated */
+/* An error: its exit status, one line naming the problem on stderr. */
+struct error_case {
+	const char *args[24];	/* NULL-terminated */
+	const char *out;	/* stdout: of the commands before */
 	const char *what;
-} bad_usage[] = {
-	{ { "--twin", "value" },
+};
+
+static void expect_errors(struct __test_metadata *_metadata, int status,
+			  const struct error_case *c, size_t n)
+{
+	struct run r;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, run_katomic(&r, c[i].args));
+		if (r.status != status || !strstr(r.err, c[i].what))
+			TH_LOG("case %zu, expecting \"%s\"", i, c[i].what);
+		expect_error(_metadata, &r, status, c[i].what);
+		EXPECT_STREQ(c[i].out ? c[i].out : "", r.out);
+	}
+}
+
+/* Usage errors: exit 2, nothing run. */
+static const struct error_case bad_usage[] = {
+	{ { "--twin", "value" }, NULL,
 	  "value: missing subcommand (try katomic help value)" },
-	{ { "--twin", "value", "frob" },
+	{ { "--twin", "value", "frob" }, NULL,
 	  "value: unknown subcommand 'frob' (try katomic help value)" },
-	{ { "--twin", "value", "store", "0" },
+	{ { "--twin", "value", "store", "0" }, NULL,
 	  "value store: wrong number of arguments (usage: katomic value store ID [--tag T] (VALUE | --file F | --stdin))" },
-	{ { "--twin", "value", "store", "0", "a", "b" },
+	{ { "--twin", "value", "store", "0", "a", "b" }, NULL,
 	  "value store: wrong number of arguments" },
-	{ { "--twin", "value", "store", "0", "--file", "f", "a" },
+	{ { "--twin", "value", "store", "0", "--file", "f", "a" }, NULL,
 	  "value store: wrong number of arguments" },
-	{ { "--twin", "value", "cas", "0", "a" },
+	{ { "--twin", "value", "cas", "0", "a" }, NULL,
 	  "usage: katomic value cas ID [--old-tag T] (OLD | --old-file F | --old-empty) [--tag T] (NEW | --file F | --stdin)" },
-	{ { "--twin", "value", "load" },
+	{ { "--twin", "value", "load" }, NULL,
 	  "usage: katomic value load ID [--raw | --hex | --text] [--max BYTES]" },
-	{ { "--twin", "value", "list", "0" },
+	{ { "--twin", "value", "list", "0" }, NULL,
 	  "value list: wrong number of arguments (usage: katomic value list [--hex | --text])" },
-	{ { "--twin", "value", "define", "0", "--sync", "bogus" },
+	{ { "--twin", "value", "define", "0", "--sync", "bogus" }, NULL,
 	  "value define: unknown sync kind 'bogus' (slot kinds: none rcu seqlock)" },
-	{ { "--twin", "value", "define", "x" },
+	{ { "--twin", "value", "define", "x" }, NULL,
 	  "value define: id 'x' is not a number" },
-	{ { "--twin", "value", "load", "-1" },
+	{ { "--twin", "value", "load", "-1" }, NULL,
 	  "value load: id -1 is out of range 0..4294967295" },
-	{ { "--twin", "value", "store", "0", "--tag", "4294967296", "a" },
+	{ { "--twin", "value", "store", "0", "--tag", "4294967296", "a" }, NULL,
 	  "value store: --tag 4294967296 is out of range 0..4294967295" },
-	{ { "--twin", "value", "cas", "0", "--old-tag", "t", "a", "b" },
+	{ { "--twin", "value", "cas", "0", "--old-tag", "t", "a", "b" }, NULL,
 	  "value cas: --old-tag 't' is not a number" },
-	{ { "--twin", "value", "load", "0", "--max", "-5" },
+	{ { "--twin", "value", "load", "0", "--max", "-5" }, NULL,
 	  "value load: --max -5 is out of range" },
-	{ { "--twin", "value", "store", "0", "--tag" },
+	{ { "--twin", "value", "store", "0", "--tag" }, NULL,
 	  "value store: --tag needs a value" },
-	{ { "--twin", "value", "load", "0", "--tag", "3" },
+	{ { "--twin", "value", "load", "0", "--tag", "3" }, NULL,
 	  "value load: --tag is not an option of value load" },
-	{ { "--twin", "value", "store", "0", "--raw", "a" },
+	{ { "--twin", "value", "store", "0", "--raw", "a" }, NULL,
 	  "value store: --raw is not an option of value store" },
-	{ { "--twin", "value", "define", "0", "--hex" },
+	{ { "--twin", "value", "define", "0", "--hex" }, NULL,
 	  "value define: --hex is not an option of value define" },
-	{ { "--twin", "value", "list", "--raw" },
+	{ { "--twin", "value", "list", "--raw" }, NULL,
 	  "value list: --raw is not an option of value list" },
-	{ { "--twin", "value", "load", "0", "--frob" },
+	{ { "--twin", "value", "load", "0", "--frob" }, NULL,
 	  "value load: unknown option '--frob'" },
-	{ { "--twin", "value", "load", "0", "--raw", "--text" },
+	{ { "--twin", "value", "load", "0", "--raw", "--text" }, NULL,
 	  "value load: --raw, --hex and --text exclude each other" },
-	{ { "--twin", "value", "store", "0", "--file", "f", "--stdin" },
+	{ { "--twin", "value", "store", "0", "--file", "f", "--stdin" }, NULL,
 	  "value store: --file and --stdin exclude each other" },
-	{ { "--twin", "value", "cas", "0", "--old-empty", "--old-tag", "1", "b" },
+	{ { "--twin", "value", "cas", "0", "--old-empty", "--old-tag", "1", "b" }, NULL,
 	  "value cas: --old-empty excludes --old-tag and --old-file" },
 	{ { "--twin", "value", "store", "0", "--stdin", ",", "value", "swap",
-	    "0", "--stdin" },
+	    "0", "--stdin" }, NULL,
 	  "value swap: --stdin: another command of the chain reads stdin" },
-	{ { "--twin", "value", "load", "0", "--delay", "1" },
+	{ { "--twin", "value", "load", "0", "--delay", "1" }, NULL,
 	  "value load: unknown option '--delay'" },
-	{ { "value", "load", "0", ",", "tear" },
+	{ { "value", "load", "0", ",", "tear" }, NULL,
 	  "tear runs on its own, not in a chain" },
 };
 
 TEST(usage_errors)
 {
-	struct run r;
-	size_t i;
-
-	for (i = 0; i < sizeof(bad_usage) / sizeof(bad_usage[0]); i++) {
-		ASSERT_EQ(0, run_katomic(&r, bad_usage[i].args));
-		if (r.status != 2 || !strstr(r.err, bad_usage[i].what))
-			TH_LOG("bad_usage[%zu], expecting \"%s\"", i,
-			       bad_usage[i].what);
-		expect_error(_metadata, &r, 2, bad_usage[i].what);
-		EXPECT_STREQ("", r.out);
-	}
+	expect_errors(_metadata, 2, bad_usage,
+		      sizeof(bad_usage) / sizeof(bad_usage[0]));
 }
 
 /*
- * Failures: exit 1, one line naming the rule the op broke.  Each chain
+ * Failures: exit 1, the line names the rule the op broke.  Each chain
  * defines what it needs; the last command fails.
  */
-static const struct {
-	const char *args[24];	/* NULL-terminated */
-	const char *out;	/* stdout of the commands before */
-	const char *what;
-} failing[] = {
-	{ { "value", "store", "64", "a" }, "",
+static const struct error_case failing[] = {
+	{ { "--twin", "value", "store", "64", "a" }, "",
 	  "value store: slot 64 is out of range, the context has 64 (EINVAL)" },
-	{ { "value", "load", "3" }, "",
+	{ { "--twin", "value", "load", "3" }, "",
 	  "value load: slot 3: not defined (ENOENT)" },
-	{ { "value", "query", "3" }, "",
+	{ { "--twin", "value", "query", "3" }, "",
 	  "value query: slot 3: not defined (ENOENT)" },
-	{ { "value", "undefine", "3" }, "",
+	{ { "--twin", "value", "undefine", "3" }, "",
 	  "value undefine: slot 3: not defined (ENOENT)" },
-	{ { "value", "define", "1", ",", "value", "define", "1" }, "",
+	{ { "--twin", "value", "define", "1", ",", "value", "define", "1" }, "",
 	  "value define: slot 1: already defined (EEXIST)" },
-	{ { "value", "define", "1", "--sync", "atomic" }, "",
+	{ { "--twin", "value", "define", "1", "--sync", "atomic" }, "",
 	  "value define: atomic is a counter kind, not a slot kind (EOPNOTSUPP)" },
-	{ { "value", "define", "1", "--sync", "percpu" }, "",
+	{ { "--twin", "value", "define", "1", "--sync", "percpu" }, "",
 	  "value define: percpu is a counter kind, not a slot kind (EOPNOTSUPP)" },
-	{ { "define", "1", "int32", "--sync", "seqlock" }, "",
+	{ { "--twin", "define", "1", "int32", "--sync", "seqlock" }, "",
 	  "define: seqlock is a value-slot kind, not a counter kind (EOPNOTSUPP)" },
-	{ { "value", "define", "1", ",", "value", "store", "1", "" }, "",
+	{ { "--twin", "value", "define", "1", ",", "value", "store", "1", "" }, "",
 	  "value store: slot 1: an empty value is nil: Go's Store(nil) is refused (EINVAL)" },
-	{ { "value", "define", "1", ",", "value", "swap", "1", "--tag", "0",
+	{ { "--twin", "value", "define", "1", ",", "value", "swap", "1", "--tag", "0",
 	    "a" }, "",
 	  "value swap: slot 1: tag 0 is nil: a value needs a non-zero tag (EINVAL)" },
-	{ { "value", "define", "1", "--sync", "seqlock", ",", "value",
+	{ { "--twin", "value", "define", "1", "--sync", "seqlock", ",", "value",
 	    "store", "1", "--tag", "5", "a", ",", "value", "swap", "1", "--tag",
 	    "6", "b" }, "version 1\n",
 	  "value swap: slot 1: tag 6 refused: the first store fixed the slot's tag at 5 (EINVAL)" },
-	{ { "value", "define", "1", "--sync", "none", ",", "value", "store",
+	{ { "--twin", "value", "define", "1", "--sync", "none", ",", "value", "store",
 	    "1", "--tag", "5", "a", ",", "value", "cas", "1", "--old-tag", "5",
 	    "--tag", "6", "a", "b" }, "version 1\n",
 	  "value cas: slot 1: tag 6 refused: the first store fixed the slot's tag at 5 (EINVAL)" },
-	{ { "value", "define", "1", ",", "value", "cas", "1", "--old-tag",
+	{ { "--twin", "value", "define", "1", ",", "value", "cas", "1", "--old-tag",
 	    "0", "a", "b" }, "",
 	  "value cas: slot 1: --old-tag 0 is nil, which has no bytes: use --old-empty (EINVAL)" },
-	{ { "value", "define", "1", ",", "value", "cas", "1", "", "b" }, "",
+	{ { "--twin", "value", "define", "1", ",", "value", "cas", "1", "", "b" }, "",
 	  "value cas: slot 1: an expected value without bytes is nil: use --old-empty (EINVAL)" },
-	{ { "value", "define", "1", ",", "value", "cas", "1", "--old-empty",
+	{ { "--twin", "value", "define", "1", ",", "value", "cas", "1", "--old-empty",
 	    "" }, "",
 	  "value cas: slot 1: an empty value is nil: Go's Store(nil) is refused (EINVAL)" },
-	{ { "value", "define", "1", ",", "value", "store", "1", "abcdef", ",",
+	{ { "--twin", "value", "define", "1", ",", "value", "store", "1", "abcdef", ",",
 	    "value", "load", "1", "--max", "5" }, "version 1\n",
 	  "value load: slot 1: the value needs 6 bytes, more than --max 5 (ERANGE)" },
-	{ { "value", "define", "1", ",", "value", "store", "1", "a", ",",
+	{ { "--twin", "value", "define", "1", ",", "value", "store", "1", "a", ",",
 	    "value", "swap", "1", "bc", "--max", "0" }, "version 1\n",
 	  "value swap: slot 1: the value needs 1 byte, more than --max 0 (ERANGE)" },
-	{ { "value", "define", "1", ",", "value", "store", "1", "--file",
+	{ { "--twin", "value", "define", "1", ",", "value", "store", "1", "--file",
 	    "/nonexistent/value" }, "",
 	  "value store: /nonexistent/value: No such file or directory" },
-	{ { "value", "define", "1", ",", "value", "cas", "1", "--old-file",
+	{ { "--twin", "value", "define", "1", ",", "value", "cas", "1", "--old-file",
 	    "/nonexistent/old", "b" }, "",
 	  "value cas: /nonexistent/old: No such file or directory" },
-	{ { "value", "define", "1", ",", "value", "store", "1", "--file",
+	{ { "--twin", "value", "define", "1", ",", "value", "store", "1", "--file",
 	    "/" }, "",
 	  "value store: /: Is a directory" },
 };
 
 TEST(failures)
 {
-	const char *args[28] = { "--twin" };
-	struct run r;
-	size_t i, j;
-
-	for (i = 0; i < sizeof(failing) / sizeof(failing[0]); i++) {
-		for (j = 0; failing[i].args[j]; j++)
-			args[1 + j] = failing[i].args[j];
-		args[1 + j] = NULL;
-		ASSERT_EQ(0, run_katomic(&r, args));
-		if (r.status != 1 || !strstr(r.err, failing[i].what))
-			TH_LOG("failing[%zu], expecting \"%s\"", i,
-			       failing[i].what);
-		expect_error(_metadata, &r, 1, failing[i].what);
-		EXPECT_STREQ(failing[i].out, r.out);
-	}
+	expect_errors(_metadata, 1, failing,
+		      sizeof(failing) / sizeof(failing[0]));
 }
 
-/* Values over value_max (4096): from an argument, a file, stdin. */
 TEST(too_big)
 {
 	char big[4098], path[64];
