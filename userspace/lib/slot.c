@@ -122,10 +122,12 @@ static pthread_key_t rcu_key;
 static int rcu_setup_error;
 static _Thread_local bool rcu_registered;
 
+/* A later key destructor that uses an RCU slot registers the thread again. */
 static void rcu_thread_exit(void *unused)
 {
 	(void)unused;
 	urcu_memb_unregister_thread();
+	rcu_registered = false;
 }
 
 static void rcu_setup(void)
