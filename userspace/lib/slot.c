@@ -578,9 +578,9 @@ out_free:
 	if (vop->op == KATOMIC_VOP_SWAP) {
 		vop->out_len = cur.len;
 		vop->out_tag = cur.tag;
-	} else if (vop->op == KATOMIC_VOP_CAS) {
-		vop->applied = applied;
 	}
+	/* CAS's; 0 after STORE and SWAP, as the module writes it */
+	vop->applied = vop->op == KATOMIC_VOP_CAS && applied;
 	vop->version = version;
 	return 0;
 }
