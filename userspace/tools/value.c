@@ -18,6 +18,10 @@
 #include "value.h"
 
 #define NAME_LEN	32
+
+/* "katomic: value store: ..." about command v, or in context x. */
+#define usage_error(v, ...)	report(EXIT_USAGE, (v)->name, NULL, __VA_ARGS__)
+#define fail(x, ...)		report(EXIT_FAILED, (x)->v->name, NULL, __VA_ARGS__)
 #define HELP_COLUMN	40
 #define DEFAULT_TAG	1
 
@@ -236,18 +240,6 @@ static const struct value_sub *find_sub(const char *name)
 	return NULL;
 }
 
-static int usage_error(const struct value_cmd *v, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int usage_error(const struct value_cmd *v, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport(EXIT_USAGE, v->name, NULL, fmt, ap);
-	va_end(ap);
-	return EXIT_USAGE;
-}
-
 static int parse_u32(const struct value_cmd *v, const char *what,
 		     const char *s, __u32 *out)
 {
@@ -420,18 +412,6 @@ void value_free(struct value_cmd *v)
 }
 
 /* Errors -------------------------------------------------------------- */
-
-static int fail(const struct ctx *x, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int fail(const struct ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport(EXIT_FAILED, x->v->name, NULL, fmt, ap);
-	va_end(ap);
-	return EXIT_FAILED;
-}
 
 /* The slot's tag, by a LOAD: 0 if it cannot tell. */
 static __u32 slot_tag(const struct ctx *x)
