@@ -157,8 +157,8 @@ TEST(info_list_query)
 	struct run r;
 
 	snprintf(info, sizeof(info),
-		 "abi_version 1\nfeatures 0x1 sync-kinds\nnr_counters 256\nnr_slots 0\n"
-		 "value_max 0\nmax_batch 0\nptr_bits %zu\n", PTR_BITS);
+		 "abi_version 1\nfeatures 0x3 sync-kinds values\nnr_counters 256\n"
+		 "nr_slots 64\nvalue_max 4096\nmax_batch 0\nptr_bits %zu\n", PTR_BITS);
 	KATOMIC(&r, "--twin", "info");
 	expect_output(_metadata, &r, info);
 	KATOMIC(&r, "--twin", "list");
