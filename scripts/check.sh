@@ -103,13 +103,13 @@ if [ "$built" = 1 ]; then
 	done
 	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \
 		--log "$logs/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
-	# The study's claims (issue 3): katomic hammer on every kind.
-	run vm-hammer scripts/vm-run.sh --module "$top/kmod/katomic.ko" \
-		--log "$logs/vm-hammer-console.log" --add "$O/bin/katomic" \
-		--add "$top/scripts/vm-hammer.sh" -- /bin/vm-hammer.sh
+	# The studies' claims: katomic hammer and katomic tear on every kind.
+	run vm-study scripts/vm-run.sh --module "$top/kmod/katomic.ko" \
+		--log "$logs/vm-study-console.log" --add "$O/bin/katomic" \
+		--add "$top/scripts/vm-study.sh" -- /bin/vm-study.sh
 else
-	echo "vm-selftests, vm-hammer: not run, the build failed"
-	fail=$((fail + 2)) failed+=(vm-selftests vm-hammer)
+	echo "vm-selftests, vm-study: not run, the build failed"
+	fail=$((fail + 2)) failed+=(vm-selftests vm-study)
 fi
 
 echo

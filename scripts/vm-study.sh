@@ -1,13 +1,18 @@
 #!/bin/sh
 # Runs inside the test-bed guest (busybox sh) with the module loaded: the
-# study's claims, checked with katomic hammer on every kernel and user kind.
+# studies' claims, checked with katomic hammer on every kernel and user
+# counter kind and with katomic tear on every value slot kind.
 #  - a default run (2 threads x 500,000 ADDs on one shared counter) loses
 #    updates with kernel:none and user:none, and none with any other kind;
 #  - every kind but none stays exact for cas-loop and swap from 4 threads
 #    (none's rows there must only add up: in such short runs its losses
 #    are too few to count on);
 #  - every kind, none too, is exact when each thread has its own counter;
-#  - the hammer leaves no counter defined behind it.
+#  - the hammer leaves no counter defined behind it;
+#  - katomic tear: a default run tears loads of kernel:none (user:none's
+#    tearing depends on how the threads overlap: only its row must add
+#    up), and no load of an rcu or seqlock slot, kernel or user, is torn;
+#    no slot is left defined.
 # Output is TAP with a kselftest "# Totals:" line, which make check counts.
 n=0 pass=0 fail=0
 
@@ -41,8 +46,10 @@ hammer() {
 	name=$1 expect=$2 json=/tmp/hammer.json
 	shift 2
 	echo "# katomic hammer $*"
-	if ! katomic hammer --json "$@" >"$json"; then
+	# stderr is the console, a terminal: keep the progress line off it
+	if ! katomic hammer --json "$@" >"$json" 2>/tmp/hammer.err; then
 		notok "$name: katomic hammer exited $?"
+		cat /tmp/hammer.err
 		return
 	fi
 	rows "$json" >/tmp/hammer.rows
@@ -86,6 +93,38 @@ if [ -z "$left" ]; then
 	ok "the hammer left no counter defined"
 else
 	notok "the hammer left counters defined: $left"
+fi
+
+# tear: "target loads torn" per result line of katomic tear --json.
+tear_rows() {
+	sed -n 's/.*"target": "\([^"]*\)", "loads": \([0-9]*\), "torn": \([0-9]*\),.*/\1 \2 \3/p' "$1"
+}
+
+echo "# katomic tear"
+json=/tmp/tear.json
+if ! katomic tear --json >"$json" 2>/tmp/tear.err; then
+	notok "tear: katomic tear exited $?"
+	cat /tmp/tear.err
+else
+	tear_rows "$json" >/tmp/tear.rows
+	[ -s /tmp/tear.rows ] || notok "tear: no results in the JSON"
+	while read -r target loads torn; do
+		what="tear: $target: $loads loads, $torn torn"
+		case $target in
+		kernel:none)
+			if [ "$torn" -gt 0 ]; then ok "$what"; else notok "$what: none tore nothing"; fi ;;
+		user:none)
+			ok "$what (none: not counted on)" ;;
+		*)
+			if [ "$torn" = 0 ] && [ "$loads" -gt 0 ]; then ok "$what"; else notok "$what"; fi ;;
+		esac
+	done </tmp/tear.rows
+fi
+left=$(katomic value list)
+if [ -z "$left" ]; then
+	ok "tear left no slot defined"
+else
+	notok "tear left slots defined: $left"
 fi
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ "$fail" = 0 ]
