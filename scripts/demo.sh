@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: install what is needed, build the module for the test bed's
 # kernel and the katomic command, boot the VM, load the module, drive
-# counters with katomic, and end with the study table: katomic hammer over
-# every kernel and user sync kind.
+# counters and value slots with katomic, and end with the study tables:
+# katomic hammer over every kernel and user counter kind, katomic tear over
+# every value slot kind.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -58,9 +59,20 @@ run katomic define 4 int64 --sync none --delay 2000
 run katomic query 4
 run katomic undefine 4
 run katomic list
+run katomic value define 0
+run katomic value store 0 --tag 7 hello
+run katomic value load 0
+fails katomic value store 0 --tag 8 other
+run katomic value swap 0 --tag 7 world
+run katomic value cas 0 --old-tag 7 world --tag 7 again
+run katomic value list
+run katomic value undefine 0
 echo "# The study: i++ from 2 threads on one counter, with every sync kind,"
 echo "# in the kernel (ioctl per op) and in user space (libkatomic's twin)."
 run katomic hammer
+echo "# The tear study: writers store values whose bytes are all one byte,"
+echo "# readers check every load, on a value slot of each kind."
+run katomic tear
 GUEST
 chmod +x "$guest"
 
