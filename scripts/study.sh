@@ -5,7 +5,10 @@
 #    kernel:none and user:none: in how many did updates get lost, and how
 #    many;
 #  - for every other kind, kernel and user, 4 threads x OPS/4 ADDs on one
-#    counter (10^7 ops by default): lost updates (must be 0) and ops/s.
+#    counter (10^7 ops by default): lost updates (must be 0) and ops/s;
+#  - katomic tear on every value slot kind, kernel and user, with 2
+#    readers x 500,000 loads (10^6 loads per kind): torn loads (rcu and
+#    seqlock must have none) and loads/s, stores/s.
 # usage: scripts/study.sh [--runs N] [--ops TOTAL]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +48,13 @@ hammer() {
 	}
 	sed -n "/\"target\"/s/^/STUDY \$tag /p" /tmp/h.json
 }
+tear() {
+	katomic tear --json "\$@" >/tmp/t.json 2>/tmp/t.err || {
+		cat /tmp/t.err
+		exit 1
+	}
+	sed -n "/\"target\"/s/^/TEAR /p" /tmp/t.json
+}
 i=0
 while [ \$i -lt $runs ]; do
 	i=\$((i + 1))
@@ -55,12 +65,15 @@ for k in atomic spinlock mutex percpu; do
 	echo "study: \$k, 4 threads x $per ADDs"
 	hammer exact --target kernel:\$k --target user:\$k --threads 4 --ops $per
 done
+echo "study: tear, 2 readers x 500000 loads per kind"
+tear --loads 500000
 GUEST
 chmod +x "$guest"
 mkdir -p "$O/vm"
 scripts/vm-run.sh --log "$log" --add "$O/bin/katomic" --add "$guest:/bin/study" \
 	-- /bin/study | grep --line-buffered '^study:' ||
 	{ echo "study: the VM run failed, see $log" >&2; exit 1; }
+bad=0
 
 # "STUDY tag {... "target": "kernel:none", ... "lost": 123, ...}" -> fields
 tr -d '\r' <"$log" | sed -n 's/^STUDY \([a-z]*\) .*"target": "\([^"]*\)".*"expected": \([0-9]*\), "got": \([0-9]*\), "lost": \([0-9]*\), "lost_share": \([0-9.]*\).*"ops_per_s": \([0-9.]*\).*/\1 \2 \3 \4 \5 \6 \7/p' |
@@ -104,4 +117,17 @@ END {
 	}
 	if (!nx) bad = 1
 	exit bad
-}'
+}' || bad=1
+
+# "TEAR {"target": "kernel:none", "loads": N, "torn": N, "torn_share": X, ...}"
+echo
+echo "tear, 2 writers and 2 readers x 500000 loads, sizes 8,64,512,4096:"
+printf '  %-16s %10s %10s %8s %12s %12s\n' target loads torn torn% loads/s stores/s
+rows=$(tr -d '\r' <"$log" | sed -n 's/.*TEAR .*"target": "\([^"]*\)", "loads": \([0-9]*\), "torn": \([0-9]*\), "torn_share": \([0-9.]*\).*"loads_per_s": \([0-9.]*\), "stores_per_s": \([0-9.]*\).*/\1 \2 \3 \4 \5 \6/p')
+[ -n "$rows" ] || { echo "  no results"; bad=1; }
+while read -r t loads torn share lps sps; do
+	[ -n "$t" ] || continue
+	printf '  %-16s %10d %10d %7.3f%% %12.0f %12.0f\n' "$t" "$loads" "$torn" "$share" "$lps" "$sps"
+	case $t in *:none) ;; *) [ "$torn" = 0 ] || bad=1 ;; esac
+done <<<"$rows"
+exit $bad
