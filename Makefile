@@ -5,10 +5,10 @@
 #   make                 module (against KDIR), libkatomic, the katomic tool,
 #                        host tests and selftests
 #   make check           install deps, build, host tests, VM selftests
-#   make demo            boot the VM, load the module, drive counters, and
-#                        print the study table (katomic hammer, every kind)
+#   make demo            boot the VM, load the module, drive counters and
+#                        value slots, print the study tables (hammer, tear)
 #   make study           the README's study figures: 10 runs of none, 10^7
-#                        ops of every other kind, in the VM (~3 min)
+#                        ops of every other kind, the tear study (~4 min)
 #   make vm              the module built for the VM's kernel (Debian 6.1)
 #   make lint            checkpatch --strict and sparse on kmod/ and uapi/
 #
