@@ -962,9 +962,11 @@ TEST_F(slot, versions)
 }
 
 /*
- * The order of checks of notes/values.md where several rules are broken
- * at once (abi.md lets any of their errnos be returned; the project's
- * contract orders them so that the module and the twin agree).
+ * The order of checks where several rules are broken at once (abi.md
+ * lets any of their errnos be returned; the README's "Value ops" orders
+ * them so that the module and the twin agree): nil, too big, CAS's
+ * expected value (too big, half nil), unreadable memory, then under the
+ * slot's lock another tag, then SWAP's room.
  */
 TEST_F(slot, errno_order)
 {
@@ -1006,7 +1008,8 @@ TEST_F(slot, errno_order)
 		      w.tag = KV_TAG2; w.len = self->vmax + 1);
 		ORDER(-E2BIG, "too big before unreadable",
 		      w.len = self->vmax + 1; w.buf = none);
-		ORDER(-EINVAL, "another tag before unreadable",
+		/* user memory is read before the tag is checked, locked */
+		ORDER(-EFAULT, "unreadable before another tag",
 		      w.tag = KV_TAG2; w.buf = none);
 		if (writers[i] == KATOMIC_VOP_SWAP) {
 			ORDER(-EINVAL, "another tag before no room",
@@ -1017,21 +1020,24 @@ TEST_F(slot, errno_order)
 			      w.buf = none; w.out_len = 1);
 		}
 		if (writers[i] == KATOMIC_VOP_CAS) {
-			/* the new value (3.) before the expected one (4.) */
+			/*
+			 * the new value's fields, then the expected value's,
+			 * then user memory, then the tag (under the lock)
+			 */
 			ORDER(-EINVAL, "nil before an expected too big",
 			      w.tag = 0; w.out_len = self->vmax + 1);
 			ORDER(-E2BIG, "too big before an expected too big",
 			      w.len = self->vmax + 1;
 			      w.out_len = self->vmax + 1);
-			ORDER(-EINVAL, "another tag before an expected too big",
+			ORDER(-E2BIG, "an expected too big before another tag",
 			      w.tag = KV_TAG2; w.out_len = self->vmax + 1);
-			ORDER(-EINVAL, "another tag before an expected unreadable",
+			ORDER(-EFAULT, "an expected unreadable before another tag",
 			      w.tag = KV_TAG2; w.out = none);
-			ORDER(-EFAULT, "unreadable before an expected too big",
+			ORDER(-E2BIG, "an expected too big before unreadable",
 			      w.buf = none; w.out_len = self->vmax + 1);
-			ORDER(-EFAULT, "unreadable before an expected half nil",
+			ORDER(-EINVAL, "an expected half nil before unreadable",
 			      w.buf = none; w.out_tag = 0);
-			ORDER(-EFAULT, "unreadable before an expected half nil",
+			ORDER(-EINVAL, "an expected half nil before unreadable",
 			      w.buf = none; w.out_len = 0);
 			/* within 4.: too big, half nil, unreadable */
 			ORDER(-E2BIG, "expected too big before half nil",
