@@ -301,28 +301,6 @@ TEST(chains)
 	EXPECT_STREQ("version 1\n", r.out);
 }
 
-/* An error: its exit status, one line naming the problem on stderr. */
-struct error_case {
-	const char *args[24];	/* NULL-terminated */
-	const char *out;	/* stdout: of the commands before */
-	const char *what;
-};
-
-static void expect_errors(struct __test_metadata *_metadata, int status,
-			  const struct error_case *c, size_t n)
-{
-	struct run r;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		ASSERT_EQ(0, run_katomic(&r, c[i].args));
-		if (r.status != status || !strstr(r.err, c[i].what))
-			TH_LOG("case %zu, expecting \"%s\"", i, c[i].what);
-		expect_error(_metadata, &r, status, c[i].what);
-		EXPECT_STREQ(c[i].out ? c[i].out : "", r.out);
-	}
-}
-
 /* Usage errors: exit 2, nothing run. */
 static const struct error_case bad_usage[] = {
 	{ { "--twin", "value" }, NULL,
@@ -382,8 +360,7 @@ static const struct error_case bad_usage[] = {
 
 TEST(usage_errors)
 {
-	expect_errors(_metadata, 2, bad_usage,
-		      sizeof(bad_usage) / sizeof(bad_usage[0]));
+	EXPECT_ERRORS(2, bad_usage);
 }
 
 /*
@@ -447,8 +424,7 @@ static const struct error_case failing[] = {
 
 TEST(failures)
 {
-	expect_errors(_metadata, 1, failing,
-		      sizeof(failing) / sizeof(failing[0]));
+	EXPECT_ERRORS(1, failing);
 }
 
 TEST(too_big)

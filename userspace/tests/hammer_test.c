@@ -9,7 +9,6 @@
  * for consistency, and for exactness where no two threads share a value.
  */
 #include <ctype.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,14 +233,6 @@ TEST(rates)
 }
 
 /* Running the command ------------------------------------------------- */
-
-/* Failure: expect_error()'s, and nothing on stdout. */
-static void expect_failure(struct __test_metadata *_metadata,
-			   const struct run *r, int status, const char *what)
-{
-	expect_error(_metadata, r, status, what);
-	EXPECT_STREQ("", r->out);
-}
 
 /* JSON ------------------------------------------------------------------
  * A strict syntax check of the whole document (RFC 8259's grammar), then
@@ -631,51 +622,42 @@ TEST(help)
 }
 
 /* Usage errors: exit 2, one line naming the problem, nothing run. */
-static const struct {
-	const char *args[6];	/* NULL-terminated */
-	const char *what;
-} bad_usage[] = {
-	{ { "hammer", "--ops", "10", "--seconds", "1" },
+static const struct error_case bad_usage[] = {
+	{ { "hammer", "--ops", "10", "--seconds", "1" }, NULL,
 	  "--ops and --seconds exclude each other" },
-	{ { "hammer", "--threads", "0" }, "--threads 0 is out of range 1..1024" },
-	{ { "hammer", "--threads", "1025" }, "out of range" },
-	{ { "hammer", "--ops", "x" }, "--ops 'x' is not a number" },
-	{ { "hammer", "--ops", "0" }, "--ops 0 is out of range" },
-	{ { "hammer", "--ops" }, "--ops needs a value" },
-	{ { "hammer", "--seconds", "0" }, "--seconds 0 is out of range" },
-	{ { "hammer", "--seconds", "1s" },
+	{ { "hammer", "--threads", "0" }, NULL,
+	  "--threads 0 is out of range 1..1024" },
+	{ { "hammer", "--threads", "1025" }, NULL, "out of range" },
+	{ { "hammer", "--ops", "x" }, NULL, "--ops 'x' is not a number" },
+	{ { "hammer", "--ops", "0" }, NULL, "--ops 0 is out of range" },
+	{ { "hammer", "--ops" }, NULL, "--ops needs a value" },
+	{ { "hammer", "--seconds", "0" }, NULL, "--seconds 0 is out of range" },
+	{ { "hammer", "--seconds", "1s" }, NULL,
 	  "--seconds '1s' is not a decimal number" },
-	{ { "hammer", "--seconds", "inf" }, "out of range" },
-	{ { "hammer", "--target", "user:rcu" },
+	{ { "hammer", "--seconds", "inf" }, NULL, "out of range" },
+	{ { "hammer", "--target", "user:rcu" }, NULL,
 	  "'rcu' is not a counter kind (kinds: none atomic spinlock mutex percpu all)" },
-	{ { "hammer", "--target", "user" },
+	{ { "hammer", "--target", "user" }, NULL,
 	  "target 'user' is not kernel:KIND, user:KIND or all" },
-	{ { "hammer", "--target", "kernel:" }, "is not a counter kind" },
-	{ { "hammer", "--op", "inc" }, "--op 'inc' is not add, cas-loop or swap" },
-	{ { "hammer", "--counter", "own" },
+	{ { "hammer", "--target", "kernel:" }, NULL, "is not a counter kind" },
+	{ { "hammer", "--op", "inc" }, NULL,
+	  "--op 'inc' is not add, cas-loop or swap" },
+	{ { "hammer", "--counter", "own" }, NULL,
 	  "--counter 'own' is not shared, per-thread or adjacent" },
-	{ { "hammer", "--delay", "1000001" },
+	{ { "hammer", "--delay", "1000001" }, NULL,
 	  "--delay 1000001 is out of range 0..1000000" },
-	{ { "hammer", "--id", "-1" }, "--id -1 is out of range" },
-	{ { "hammer", "--frob" }, "unknown option '--frob'" },
-	{ { "hammer", "user:atomic" }, "unexpected argument 'user:atomic'" },
-	{ { "--twin", "hammer" }, "hammer takes no --twin or --hex" },
-	{ { "--twin", "info", ",", "hammer" },
+	{ { "hammer", "--id", "-1" }, NULL, "--id -1 is out of range" },
+	{ { "hammer", "--frob" }, NULL, "unknown option '--frob'" },
+	{ { "hammer", "user:atomic" }, NULL,
+	  "unexpected argument 'user:atomic'" },
+	{ { "--twin", "hammer" }, NULL, "hammer takes no --twin or --hex" },
+	{ { "--twin", "info", ",", "hammer" }, NULL,
 	  "hammer runs on its own, not in a chain" },
 };
 
 TEST(usage_errors)
 {
-	struct run r;
-	size_t i;
-
-	for (i = 0; i < sizeof(bad_usage) / sizeof(bad_usage[0]); i++) {
-		ASSERT_EQ(0, run_katomic(&r, bad_usage[i].args));
-		if (r.status != 2 || !strstr(r.err, bad_usage[i].what))
-			TH_LOG("bad_usage[%zu], expecting \"%s\"", i,
-			       bad_usage[i].what);
-		expect_failure(_metadata, &r, 2, bad_usage[i].what);
-	}
+	EXPECT_ERRORS(2, bad_usage);
 }
 
 /* Kernel targets without a device: exit 1, one line, nothing run. */
@@ -708,23 +690,8 @@ TEST(no_device)
  */
 TEST(interrupt)
 {
-	const char *args[64] = { "hammer", "--seconds", "0.2", "--target",
-				 "user:atomic" };
-	int i, rows = 0;
-	const char *p;
-	struct run r;
-
-	for (i = 5; i < 5 + 2 * 20; i += 2) {
-		args[i] = "--target";
-		args[i + 1] = "user:mutex";
-	}
-	ASSERT_EQ(0, run_katomic_signal(&r, args, SIGINT, "\nuser:atomic "));
-	EXPECT_EQ(128 + SIGINT, r.status);
-	EXPECT_STREQ("katomic: hammer: interrupted by SIGINT; counters undefined\n",
-		     r.err);
-	for (p = r.out; (p = strstr(p, "\nuser:")); p++)
-		rows++;
-	EXPECT_LT(rows, 21);
+	expect_interrupt(_metadata, "hammer", "atomic", "mutex",
+			 "katomic: hammer: interrupted by SIGINT; counters undefined\n");
 }
 
 TEST_HARNESS_MAIN

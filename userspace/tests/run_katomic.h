@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Running the katomic binary from a host test: $KATOMIC_BIN, else
- * ../bin/katomic next to the test.  Include after kselftest_harness.h.
- * The functions are static inline, so that a test need not use them all.
+ * ../bin/katomic next to the test, and the checks of its results that
+ * the command's tests share.  Include after kselftest_harness.h.  The
+ * functions are static inline, so that a test need not use them all.
  */
 #ifndef KATOMIC_RUN_KATOMIC_H
 #define KATOMIC_RUN_KATOMIC_H
@@ -12,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -143,6 +145,80 @@ static inline void expect_error(struct __test_metadata *_metadata,
 	EXPECT_NE(NULL, nl);
 	if (nl)
 		EXPECT_EQ('\0', nl[1]);		/* one line */
+}
+
+/* Failure: expect_error()'s, and nothing on stdout. */
+static inline void expect_failure(struct __test_metadata *_metadata,
+				  const struct run *r, int status,
+				  const char *what)
+{
+	expect_error(_metadata, r, status, what);
+	EXPECT_STREQ("", r->out);
+}
+
+/* A command that fails: its arguments, the error, what stdout holds. */
+struct error_case {
+	const char *args[24];	/* NULL-terminated */
+	const char *out;	/* stdout (of the commands before); NULL: "" */
+	const char *what;	/* in the one line on stderr */
+};
+
+/*
+ * Runs the n cases of the table named name: each must exit with status,
+ * write one line "katomic: ..." containing its what on stderr and exactly
+ * its out on stdout.
+ */
+static inline void expect_errors(struct __test_metadata *_metadata,
+				 int status, const char *name,
+				 const struct error_case *c, size_t n)
+{
+	struct run r;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, run_katomic(&r, c[i].args));
+		if (r.status != status || !strstr(r.err, c[i].what))
+			TH_LOG("%s[%zu], expecting \"%s\"", name, i, c[i].what);
+		expect_error(_metadata, &r, status, c[i].what);
+		EXPECT_STREQ(c[i].out ? c[i].out : "", r.out);
+	}
+}
+
+#define EXPECT_ERRORS(status, table) \
+	expect_errors(_metadata, status, #table, table, ARRAY_SIZE(table))
+
+#define INTERRUPT_MORE	20	/* targets after the first */
+
+/*
+ * SIGINT to "katomic CMD --seconds 0.2 --target user:FIRST" and
+ * INTERRUPT_MORE times "--target user:REST", once FIRST's row is out: the
+ * threads must stop, the targets left not run (fewer rows than targets),
+ * and the process write exactly err on stderr and die of the signal.
+ */
+static inline void expect_interrupt(struct __test_metadata *_metadata,
+				    const char *cmd, const char *first,
+				    const char *rest, const char *err)
+{
+	const char *args[64] = { cmd, "--seconds", "0.2", "--target" };
+	char first_target[64], rest_target[64], trigger[72];
+	int i, rows = 0;
+	const char *p;
+	struct run r;
+
+	snprintf(first_target, sizeof(first_target), "user:%s", first);
+	snprintf(rest_target, sizeof(rest_target), "user:%s", rest);
+	snprintf(trigger, sizeof(trigger), "\n%s ", first_target);
+	args[4] = first_target;
+	for (i = 5; i < 5 + 2 * INTERRUPT_MORE; i += 2) {
+		args[i] = "--target";
+		args[i + 1] = rest_target;
+	}
+	ASSERT_EQ(0, run_katomic_signal(&r, args, SIGINT, trigger));
+	EXPECT_EQ(128 + SIGINT, r.status);
+	EXPECT_STREQ(err, r.err);
+	for (p = r.out; (p = strstr(p, "\nuser:")); p++)
+		rows++;
+	EXPECT_LT(rows, 1 + INTERRUPT_MORE);
 }
 
 #endif /* KATOMIC_RUN_KATOMIC_H */

@@ -10,7 +10,6 @@
  * (it depends on how the threads meet): its rows are only checked for
  * consistency, never for torn loads.
  */
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,54 +422,47 @@ TEST(help)
 }
 
 /* Usage errors: exit 2, one line naming the problem, nothing run. */
-static const struct {
-	const char *args[6];	/* NULL-terminated */
-	const char *what;
-} bad_usage[] = {
-	{ { "tear", "--loads", "10", "--seconds", "1" },
+static const struct error_case bad_usage[] = {
+	{ { "tear", "--loads", "10", "--seconds", "1" }, NULL,
 	  "tear: --loads and --seconds exclude each other" },
-	{ { "tear", "--threads", "1" }, "tear: --threads 1 is out of range 2..1024" },
-	{ { "tear", "--threads", "4", "--writers", "4" },
+	{ { "tear", "--threads", "1" }, NULL,
+	  "tear: --threads 1 is out of range 2..1024" },
+	{ { "tear", "--threads", "4", "--writers", "4" }, NULL,
 	  "tear: --writers 4 leaves no reader of --threads 4" },
-	{ { "tear", "--writers", "0" }, "--writers 0 is out of range 1..1023" },
-	{ { "tear", "--loads", "0" }, "--loads 0 is out of range 1..1000000000000" },
-	{ { "tear", "--loads", "x" }, "--loads 'x' is not a number" },
-	{ { "tear", "--size", "1" }, "--size 1 is out of range 2..1048576" },
-	{ { "tear", "--sizes", "8,1048577" },
+	{ { "tear", "--writers", "0" }, NULL,
+	  "--writers 0 is out of range 1..1023" },
+	{ { "tear", "--loads", "0" }, NULL,
+	  "--loads 0 is out of range 1..1000000000000" },
+	{ { "tear", "--loads", "x" }, NULL, "--loads 'x' is not a number" },
+	{ { "tear", "--size", "1" }, NULL,
+	  "--size 1 is out of range 2..1048576" },
+	{ { "tear", "--sizes", "8,1048577" }, NULL,
 	  "--sizes 1048577 is out of range 2..1048576" },
-	{ { "tear", "--sizes", "8,,64" }, "--sizes '' is not a number" },
-	{ { "tear", "--sizes", "8,x" }, "--sizes 'x' is not a number" },
+	{ { "tear", "--sizes", "8,,64" }, NULL, "--sizes '' is not a number" },
+	{ { "tear", "--sizes", "8,x" }, NULL, "--sizes 'x' is not a number" },
 	{ { "tear", "--sizes",
 	    "2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2" },
-	  "--sizes: more than 32 sizes" },
-	{ { "tear", "--size", "8", "--sizes", "8" },
+	  NULL, "--sizes: more than 32 sizes" },
+	{ { "tear", "--size", "8", "--sizes", "8" }, NULL,
 	  "--size and --sizes exclude each other" },
-	{ { "tear", "--target", "user:atomic" },
+	{ { "tear", "--target", "user:atomic" }, NULL,
 	  "tear: target 'user:atomic': 'atomic' is not a slot kind (kinds: none rcu seqlock all)" },
-	{ { "tear", "--target", "kernel" },
+	{ { "tear", "--target", "kernel" }, NULL,
 	  "target 'kernel' is not kernel:KIND, user:KIND or all" },
-	{ { "tear", "--seconds", "0" }, "--seconds 0 is out of range" },
-	{ { "tear", "--id", "4294967296" }, "--id 4294967296 is out of range" },
-	{ { "tear", "--delay", "5" }, "tear: unknown option '--delay'" },
-	{ { "tear", "user:rcu" }, "tear: unexpected argument 'user:rcu'" },
-	{ { "tear", "--sizes" }, "tear: --sizes needs a value" },
-	{ { "--twin", "tear" }, "tear takes no --twin or --hex" },
-	{ { "--hex", "tear" }, "tear takes no --twin or --hex" },
+	{ { "tear", "--seconds", "0" }, NULL, "--seconds 0 is out of range" },
+	{ { "tear", "--id", "4294967296" }, NULL,
+	  "--id 4294967296 is out of range" },
+	{ { "tear", "--delay", "5" }, NULL, "tear: unknown option '--delay'" },
+	{ { "tear", "user:rcu" }, NULL,
+	  "tear: unexpected argument 'user:rcu'" },
+	{ { "tear", "--sizes" }, NULL, "tear: --sizes needs a value" },
+	{ { "--twin", "tear" }, NULL, "tear takes no --twin or --hex" },
+	{ { "--hex", "tear" }, NULL, "tear takes no --twin or --hex" },
 };
 
 TEST(usage_errors)
 {
-	struct run r;
-	size_t i;
-
-	for (i = 0; i < sizeof(bad_usage) / sizeof(bad_usage[0]); i++) {
-		ASSERT_EQ(0, run_katomic(&r, bad_usage[i].args));
-		if (r.status != 2 || !strstr(r.err, bad_usage[i].what))
-			TH_LOG("bad_usage[%zu], expecting \"%s\"", i,
-			       bad_usage[i].what);
-		expect_error(_metadata, &r, 2, bad_usage[i].what);
-		EXPECT_STREQ("", r.out);
-	}
+	EXPECT_ERRORS(2, bad_usage);
 }
 
 /* Kernel targets without a device: exit 1, one line; rows before stand. */
@@ -485,8 +477,8 @@ TEST(no_device)
 	EXPECT_STREQ("katomic: tear: kernel:rcu: /nonexistent/katomic: No such file or directory (ENOENT): is the katomic module loaded?\n",
 		     r.err);
 	KATOMIC(&r, "--device", "/nonexistent/katomic", "tear", "--json");
-	expect_error(_metadata, &r, 1, "tear: kernel:none: /nonexistent/katomic: ");
-	EXPECT_STREQ("", r.out);
+	expect_failure(_metadata, &r, 1,
+		       "tear: kernel:none: /nonexistent/katomic: ");
 }
 
 /*
@@ -495,23 +487,8 @@ TEST(no_device)
  */
 TEST(interrupt)
 {
-	const char *args[64] = { "tear", "--seconds", "0.2", "--target",
-				 "user:rcu" };
-	int i, rows = 0;
-	const char *p;
-	struct run r;
-
-	for (i = 5; i < 5 + 2 * 20; i += 2) {
-		args[i] = "--target";
-		args[i + 1] = "user:seqlock";
-	}
-	ASSERT_EQ(0, run_katomic_signal(&r, args, SIGINT, "\nuser:rcu "));
-	EXPECT_EQ(128 + SIGINT, r.status);
-	EXPECT_STREQ("katomic: tear: interrupted by SIGINT; slots undefined\n",
-		     r.err);
-	for (p = r.out; (p = strstr(p, "\nuser:")); p++)
-		rows++;
-	EXPECT_LT(rows, 21);
+	expect_interrupt(_metadata, "tear", "rcu", "seqlock",
+			 "katomic: tear: interrupted by SIGINT; slots undefined\n");
 }
 
 TEST_HARNESS_MAIN
