@@ -8,14 +8,13 @@
  * must give exactly the model's (ATOMIC's) results; PERCPU has LOAD, STORE
  * and ADD (result 0) and refuses the rest with -EOPNOTSUPP.
  */
-#include <malloc.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #include "katomic.h"
 #include "kselftest_harness.h"
+#include "twin_common.h"
 
 #define PTR_BITS	(sizeof(uintptr_t) * 8)
 #define NR_COUNTERS	8
@@ -1055,18 +1054,6 @@ TEST(twin_new2)
 	}
 }
 
-/*
- * Heap bytes in use (small and mmapped chunks).  Chunks that free() keeps
- * in glibc's per-thread cache count as in use, so a test compares it over
- * many rounds with a bound: a leak grows without bound, the cache does not.
- */
-static ssize_t heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
-}
-
 #define LEAK_ROUNDS	2000
 #define LEAK_SLACK	(16 * 1024)	/* < LEAK_ROUNDS * the smallest block */
 
@@ -1114,22 +1101,6 @@ TEST(no_leaks)
 	}
 }
 
-/* The process's address space now (VmSize), in bytes; 0 if unknown. */
-static size_t vm_size(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	unsigned long kb = 0;
-	char line[256];
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmSize: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb * 1024;
-}
-
 /*
  * PERCPU's DEFINE without memory: with the address space capped at what
  * the process has, DEFINEs of PERCPU counters end in -ENOMEM; that one
@@ -1140,19 +1111,13 @@ TEST(percpu_enomem)
 {
 	const unsigned int n = 8192;	/* 8192 * 4 KiB of shards: past any slack */
 	ssize_t before = 0, after;
-	size_t limit;
-	struct rlimit old, low;
+	struct rlimit old;
 	struct katomic *k;
 	unsigned int id;
 	int ret = 0;
 
 	ASSERT_EQ(0, katomic_twin_new(n, &k));
-	limit = vm_size();
-	ASSERT_NE(0, limit);
-	ASSERT_EQ(0, getrlimit(RLIMIT_AS, &old));
-	low = old;
-	low.rlim_cur = limit;
-	ASSERT_EQ(0, setrlimit(RLIMIT_AS, &low));
+	cap_address_space(_metadata, 0, &old);
 	for (id = 0; id < n; id++) {
 		before = heap_in_use();
 		ret = katomic_define(k, id, KATOMIC_TYPE_INT64,

@@ -12,8 +12,7 @@
  * kind (NONE, RCU, SEQLOCK): they differ only when loads race stores
  * (twin_value_mt_test).
  */
-#include <malloc.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -21,6 +20,7 @@
 
 #include "katomic.h"
 #include "kselftest_harness.h"
+#include "twin_common.h"
 
 #define NR_COUNTERS	2
 #define NR_SLOTS	4
@@ -922,18 +922,6 @@ TEST(no_slots_no_values)
 	}
 }
 
-/*
- * Heap bytes in use (all arenas: mallinfo2 sums them).  Freed chunks that
- * a thread's cache keeps count as in use, so the tests allow a bound: a
- * leak of one small block per store is megabytes.
- */
-static ssize_t heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
-}
-
 #define LEAK_STORES	100000
 #define LEAK_SLACK	(64 * 1024)
 #define LEAK_MAX	1024	/* value_max of the leak twin */
@@ -1034,22 +1022,6 @@ TEST(no_leaks)
 	EXPECT_GT(LEAK_SLACK, heap_in_use() - before);
 }
 
-/* The process's address space now (VmSize), in bytes; 0 if unknown. */
-static size_t vm_size(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	unsigned long kb = 0;
-	char line[256];
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmSize: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb * 1024;
-}
-
 #define BIG	(64u << 20)	/* no malloc within 1 MiB of VmSize holds it */
 
 /*
@@ -1061,10 +1033,10 @@ static size_t vm_size(void)
 TEST(enomem)
 {
 	struct katomic_twin_params p = { 0, 4, BIG, 0 };
-	struct rlimit old, low;
 	unsigned char *big;
 	struct katomic *k;
-	size_t vm, len;
+	struct rlimit old;
+	size_t len;
 	__u64 version;
 	int ret[5];
 
@@ -1077,12 +1049,7 @@ TEST(enomem)
 	ASSERT_EQ(0, katomic_value_store(k, 0, TAG, big, 8, NULL));
 	ASSERT_EQ(0, katomic_value_store(k, 0, TAG, big, 9, NULL));
 
-	vm = vm_size();
-	ASSERT_NE(0, vm);
-	ASSERT_EQ(0, getrlimit(RLIMIT_AS, &old));
-	low = old;
-	low.rlim_cur = vm + (1 << 20);
-	ASSERT_EQ(0, setrlimit(RLIMIT_AS, &low));
+	cap_address_space(_metadata, 1 << 20, &old);
 	ret[0] = katomic_value_store(k, 0, TAG, big, BIG, NULL);
 	len = BIG;
 	ret[1] = katomic_value_swap(k, 0, TAG, big, BIG, big, &len, NULL,
