@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the twin tests share: the heap and the address space as a test
- * sees them.  Include after kselftest_harness.h.  The functions are static
- * inline, so that a test need not use them all.
+ * What the twin tests share: the check of a struct katomic_define's
+ * fields, the heap and the address space as a test sees them.  Include
+ * after kselftest_harness.h.  The functions are static inline, so that a
+ * test need not use them all.
  */
 #ifndef KATOMIC_TWIN_COMMON_H
 #define KATOMIC_TWIN_COMMON_H
@@ -11,6 +12,19 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+
+/*
+ * call(k, &d) with d's field set to v, the rest of d as it is, must fail
+ * with -EINVAL; the field is set back after.
+ */
+#define EXPECT_EINVAL_WITH(call, k, d, field, v)			\
+	do {								\
+		__typeof__((d).field) keep_ = (d).field;		\
+									\
+		(d).field = (v);					\
+		EXPECT_EQ(-EINVAL, call(k, &(d)));			\
+		(d).field = keep_;					\
+	} while (0)
 
 /*
  * Heap bytes in use: small and mmapped chunks of all arenas (mallinfo2

@@ -622,15 +622,9 @@ TEST_F(twin, define_errors)
 	EXPECT_EQ(0, katomic_define_raw(self->k, &d));
 	EXPECT_EQ(-EEXIST, katomic_define_raw(self->k, &d));
 	EXPECT_EQ(0, katomic_undefine(self->k, 1));
-	d.flags = 1;
-	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
-	d.flags = 0;
-	d.reserved = 1;
-	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
-	d.reserved = 0;
-	d.param = 1;
-	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
-	d.param = 0;
+	EXPECT_EINVAL_WITH(katomic_define_raw, self->k, d, flags, 1);
+	EXPECT_EINVAL_WITH(katomic_define_raw, self->k, d, reserved, 1);
+	EXPECT_EINVAL_WITH(katomic_define_raw, self->k, d, param, 1);
 	for (i = 0; i < 4; i++) {
 		d.object = (unsigned char[]){ 0, 3, 255, KATOMIC_OBJ_VALUE }[i];
 		EXPECT_EQ(i < 3 ? -EINVAL : -EOPNOTSUPP,
@@ -673,17 +667,11 @@ TEST_F(twin, define_errno_order)
 	/* step 1 before all the rest */
 	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
 	d.id = 1;
-	d.flags = 1;
-	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
-	d.flags = 0;
-	d.reserved = 1;
-	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
-	d.reserved = 0;
-	d.type = 0;
-	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
-	d.type = KATOMIC_TYPE_INT32;
-	d.sync = KATOMIC_SYNC_LAST + 1;
-	EXPECT_EQ(-EINVAL, katomic_define_raw(self->k, &d));
+	EXPECT_EINVAL_WITH(katomic_define_raw, self->k, d, flags, 1);
+	EXPECT_EINVAL_WITH(katomic_define_raw, self->k, d, reserved, 1);
+	EXPECT_EINVAL_WITH(katomic_define_raw, self->k, d, type, 0);
+	EXPECT_EINVAL_WITH(katomic_define_raw, self->k, d, sync,
+			   KATOMIC_SYNC_LAST + 1);
 	/* step 2: PERCPU's type, slot kinds; before param and init */
 	d.sync = KATOMIC_SYNC_PERCPU;
 	EXPECT_EQ(-EOPNOTSUPP, katomic_define_raw(self->k, &d));
@@ -1165,20 +1153,14 @@ TEST_F(twin, undefine_and_query)
 	EXPECT_EQ(KATOMIC_TYPE_UINTPTR, d.type);
 	EXPECT_EQ(KATOMIC_SYNC_ATOMIC, d.sync);
 	EXPECT_EQ(0, d.param);
-	d.flags = 1;
-	EXPECT_EQ(-EINVAL, katomic_query_raw(self->k, &d));
-	d.flags = 0;
-	d.init = 1;
-	EXPECT_EQ(-EINVAL, katomic_query_raw(self->k, &d));
+	EXPECT_EINVAL_WITH(katomic_query_raw, self->k, d, flags, 1);
+	EXPECT_EINVAL_WITH(katomic_query_raw, self->k, d, init, 1);
 
 	/* UNDEFINE takes id and object, all else 0. */
-	d = (struct katomic_define){ .id = 2, .object = KATOMIC_OBJ_COUNTER,
-				     .type = KATOMIC_TYPE_UINTPTR };
-	EXPECT_EQ(-EINVAL, katomic_undefine_raw(self->k, &d));
-	d.type = 0;
-	d.init = 1;
-	EXPECT_EQ(-EINVAL, katomic_undefine_raw(self->k, &d));
-	d.init = 0;
+	d = (struct katomic_define){ .id = 2, .object = KATOMIC_OBJ_COUNTER };
+	EXPECT_EINVAL_WITH(katomic_undefine_raw, self->k, d, type,
+			   KATOMIC_TYPE_UINTPTR);
+	EXPECT_EINVAL_WITH(katomic_undefine_raw, self->k, d, init, 1);
 	EXPECT_EQ(0, katomic_undefine_raw(self->k, &d));
 	EXPECT_EQ(-ENOENT, katomic_undefine_raw(self->k, &d));
 

@@ -112,6 +112,26 @@ static void expect_error(struct __test_metadata *_metadata, struct katomic *k,
 	EXPECT_EQ(0, memcmp(&op, &copy, sizeof(op)));
 }
 
+/*
+ * An op that must fail with -ERANGE, as getxattr: out_len becomes needed,
+ * nothing is copied to out (filled with FILL first), nothing else in the
+ * struct changes.
+ */
+static void expect_erange(struct __test_metadata *_metadata,
+			  struct katomic *k, struct katomic_value_op op,
+			  __u32 needed)
+{
+	unsigned char *out = (unsigned char *)(uintptr_t)op.out;
+	struct katomic_value_op copy = op;
+
+	memset(out, FILL, op.out_len);
+	EXPECT_EQ(-ERANGE, katomic_value_op(k, &op));
+	EXPECT_EQ(needed, op.out_len);
+	op.out_len = copy.out_len;
+	EXPECT_EQ(0, memcmp(&op, &copy, sizeof(op)));
+	EXPECT_EQ(FILL, out[0]);
+}
+
 static struct katomic *new_twin(struct __test_metadata *_metadata,
 				unsigned int nr_slots, unsigned int value_max)
 {
@@ -293,18 +313,10 @@ TEST_F(slot, value_max)
 TEST_F(slot, erange)
 {
 	unsigned char out[VALUE_MAX];
-	struct katomic_value_op op, copy;
 	size_t len;
 
 	ASSERT_EQ(0, katomic_value_store(self->k, ID, TAG, self->a, 50, NULL));
-	memset(out, FILL, sizeof(out));
-	op = vop_load(ID, out, 49);
-	copy = op;
-	EXPECT_EQ(-ERANGE, katomic_value_op(self->k, &op));
-	EXPECT_EQ(50, op.out_len);
-	op.out_len = copy.out_len;
-	EXPECT_EQ(0, memcmp(&op, &copy, sizeof(op)));
-	EXPECT_EQ(FILL, out[0]);
+	expect_erange(_metadata, self->k, vop_load(ID, out, 49), 50);
 	/* Ask for the length with no buffer, then load with exactly that. */
 	len = 0;
 	EXPECT_EQ(-ERANGE, katomic_value_load(self->k, ID, NULL, &len, NULL,
@@ -314,14 +326,8 @@ TEST_F(slot, erange)
 	EXPECT_EQ(50, len);
 	EXPECT_EQ(0, memcmp(out, self->a, 50));
 
-	memset(out, FILL, sizeof(out));
-	op = vop_swap(ID, TAG, self->b, 10, out, 49);
-	copy = op;
-	EXPECT_EQ(-ERANGE, katomic_value_op(self->k, &op));
-	EXPECT_EQ(50, op.out_len);
-	op.out_len = copy.out_len;
-	EXPECT_EQ(0, memcmp(&op, &copy, sizeof(op)));
-	EXPECT_EQ(FILL, out[0]);
+	expect_erange(_metadata, self->k,
+		      vop_swap(ID, TAG, self->b, 10, out, 49), 50);
 	len = 0;
 	EXPECT_EQ(-ERANGE, katomic_value_swap(self->k, ID, TAG, self->b, 10,
 					      NULL, &len, NULL, NULL));
@@ -663,13 +669,8 @@ TEST_F(slot, errno_order)
 	expect_error(_metadata, self->k, vop_swap(ID, TAG, NULL, 1, out, 1),
 		     -EFAULT);
 	/* ... and SWAP's buffer after it (out_len written back) */
-	{
-		struct katomic_value_op op = vop_swap(ID, TAG, self->a, 1,
-						      out, 1);
-
-		EXPECT_EQ(-ERANGE, katomic_value_op(self->k, &op));
-		EXPECT_EQ(50, op.out_len);
-	}
+	expect_erange(_metadata, self->k, vop_swap(ID, TAG, self->a, 1, out, 1),
+		      50);
 	expect_value(_metadata, self->k, ID, TAG, self->a, 50, 1);
 }
 
@@ -740,12 +741,8 @@ TEST(define_errors)
 	EXPECT_EQ(-EINVAL, katomic_value_define(k, 1, 255));
 	EXPECT_EQ(-EINVAL, katomic_value_define(k, 1,
 					256 + KATOMIC_SYNC_RCU));
-	d.flags = 1;
-	EXPECT_EQ(-EINVAL, katomic_define_raw(k, &d));
-	d.flags = 0;
-	d.reserved = 1;
-	EXPECT_EQ(-EINVAL, katomic_define_raw(k, &d));
-	d.reserved = 0;
+	EXPECT_EINVAL_WITH(katomic_define_raw, k, d, flags, 1);
+	EXPECT_EINVAL_WITH(katomic_define_raw, k, d, reserved, 1);
 	d.type = KATOMIC_TYPE_INT64;
 	EXPECT_EQ(-EINVAL, katomic_define_raw(k, &d));
 	/* ... before 2: a counter kind */
@@ -820,31 +817,17 @@ TEST(undefine_and_query)
 	EXPECT_EQ(0, d.type);
 	EXPECT_EQ(KATOMIC_SYNC_NONE, d.sync);
 	EXPECT_EQ(0, d.param);
-	d.flags = 1;
-	EXPECT_EQ(-EINVAL, katomic_query_raw(k, &d));
-	d.flags = 0;
-	d.init = 1;
-	EXPECT_EQ(-EINVAL, katomic_query_raw(k, &d));
-	d.init = 0;
-	d.reserved = 1;
-	EXPECT_EQ(-EINVAL, katomic_query_raw(k, &d));
+	EXPECT_EINVAL_WITH(katomic_query_raw, k, d, flags, 1);
+	EXPECT_EINVAL_WITH(katomic_query_raw, k, d, init, 1);
+	EXPECT_EINVAL_WITH(katomic_query_raw, k, d, reserved, 1);
 
-	d = (struct katomic_define){ .id = 2, .object = KATOMIC_OBJ_VALUE,
-				     .sync = KATOMIC_SYNC_NONE };
-	EXPECT_EQ(-EINVAL, katomic_undefine_raw(k, &d));
-	d.sync = 0;
-	d.type = 1;
-	EXPECT_EQ(-EINVAL, katomic_undefine_raw(k, &d));
-	d.type = 0;
-	d.param = 1;
-	EXPECT_EQ(-EINVAL, katomic_undefine_raw(k, &d));
-	d.param = 0;
-	d.init = 1;
-	EXPECT_EQ(-EINVAL, katomic_undefine_raw(k, &d));
-	d.init = 0;
-	d.flags = 1;
-	EXPECT_EQ(-EINVAL, katomic_undefine_raw(k, &d));
-	d.flags = 0;
+	d = (struct katomic_define){ .id = 2, .object = KATOMIC_OBJ_VALUE };
+	EXPECT_EINVAL_WITH(katomic_undefine_raw, k, d, sync,
+			   KATOMIC_SYNC_NONE);
+	EXPECT_EINVAL_WITH(katomic_undefine_raw, k, d, type, 1);
+	EXPECT_EINVAL_WITH(katomic_undefine_raw, k, d, param, 1);
+	EXPECT_EINVAL_WITH(katomic_undefine_raw, k, d, init, 1);
+	EXPECT_EINVAL_WITH(katomic_undefine_raw, k, d, flags, 1);
 	EXPECT_EQ(0, katomic_undefine_raw(k, &d));
 	EXPECT_EQ(-ENOENT, katomic_undefine_raw(k, &d));
 	EXPECT_EQ(-ENOENT, katomic_value_query(k, 2, NULL));
