@@ -569,7 +569,7 @@ TEST(table)
 {
 	const char *caption =
 		"hammer: 2 threads x 1000 ops, op cas-loop, counter shared\n";
-	const char *header, *row, *unsup, *col;
+	const char *header, *row, *unsup;
 	size_t end, digits;
 	struct run r;
 
@@ -587,13 +587,8 @@ TEST(table)
 	EXPECT_NE(NULL, unsup);
 	EXPECT_NE(NULL, strstr(r.out, "\nuser:spinlock "));
 	/* Numbers end where their heading ends: expected, then retries. */
-	col = strstr(header, " expected");
-	ASSERT_NE(NULL, col);
-	end = col - header + strlen(" expected");
-	EXPECT_EQ(0, strncmp(row + end - 5, " 2000", 5));
-	col = strstr(header, " retries\n");
-	ASSERT_NE(NULL, col);
-	end = col - header + strlen(" retries");
+	expect_column(_metadata, header, row, " expected", " 2000");
+	end = column_end(_metadata, header, " retries\n") - 1;
 	EXPECT_EQ('\n', row[end]);
 	for (digits = end; isdigit((unsigned char)row[digits - 1]); digits--)
 		;

@@ -187,6 +187,36 @@ static inline void expect_errors(struct __test_metadata *_metadata,
 #define EXPECT_ERRORS(status, table) \
 	expect_errors(_metadata, status, #table, table, ARRAY_SIZE(table))
 
+/*
+ * A table's column: where heading, which the header line must contain,
+ * ends, as an offset from header; a row that starts as header does (at
+ * its '\n') has its number for the column end there.
+ */
+static inline size_t column_end(struct __test_metadata *_metadata,
+				const char *header, const char *heading)
+{
+	const char *col = strstr(header, heading);
+
+	if (!col)
+		TH_LOG("no \"%s\" in the header", heading);
+	ASSERT_NE(NULL, col);
+	return col - header + strlen(heading);
+}
+
+/* row's field of the column under heading ends in value. */
+static inline void expect_column(struct __test_metadata *_metadata,
+				 const char *header, const char *row,
+				 const char *heading, const char *value)
+{
+	size_t end = column_end(_metadata, header, heading);
+	size_t n = strlen(value);
+
+	if (strncmp(row + end - n, value, n))
+		TH_LOG("column \"%s\": expecting \"%s\" in \"%.*s\"", heading,
+		       value, (int)strcspn(row + 1, "\n"), row + 1);
+	EXPECT_EQ(0, strncmp(row + end - n, value, n));
+}
+
 #define INTERRUPT_MORE	20	/* targets after the first */
 
 /*
