@@ -188,6 +188,30 @@ static inline void expect_errors(struct __test_metadata *_metadata,
 	expect_errors(_metadata, status, #table, table, ARRAY_SIZE(table))
 
 /*
+ * A table from a run that succeeded: exit 0, nothing on stderr, stdout
+ * starting with caption; *header gets the header line and *row the row of
+ * target, each from the '\n' before it.
+ */
+static inline void expect_table(struct __test_metadata *_metadata,
+				const struct run *r, const char *caption,
+				const char *target, const char **header,
+				const char **row)
+{
+	char key[64];
+
+	ASSERT_EQ(0, r->status);
+	EXPECT_STREQ("", r->err);
+	EXPECT_EQ(0, strncmp(r->out, caption, strlen(caption)));
+	snprintf(key, sizeof(key), "\n%s ", target);
+	*header = strstr(r->out, "\ntarget ");
+	*row = strstr(r->out, key);
+	if (!*header || !*row)
+		TH_LOG("header or %s row missing, stdout:\n%s", target, r->out);
+	ASSERT_NE(NULL, *header);
+	ASSERT_NE(NULL, *row);
+}
+
+/*
  * A table's column: where heading, which the header line must contain,
  * ends, as an offset from header; a row that starts as header does (at
  * its '\n') has its number for the column end there.

@@ -382,13 +382,7 @@ TEST(table)
 
 	KATOMIC(&r, "tear", "--threads", "2", "--loads", "1000", "--sizes",
 		"8,4096", "--target", "user:rcu", "--target", "user:none");
-	ASSERT_EQ(0, r.status);
-	EXPECT_STREQ("", r.err);
-	EXPECT_EQ(0, strncmp(r.out, caption, strlen(caption)));
-	header = strstr(r.out, "\ntarget ");
-	row = strstr(r.out, "\nuser:rcu ");
-	ASSERT_NE(NULL, header);
-	ASSERT_NE(NULL, row);
+	expect_table(_metadata, &r, caption, "user:rcu", &header, &row);
 	EXPECT_NE(NULL, strstr(r.out, "\nuser:none "));
 	EXPECT_EQ(NULL, strstr(r.out, "user:seqlock"));
 	/* loads ends where its heading ends; then 0 torn, 0.000%. */
