@@ -15,15 +15,17 @@
  *               the op threads meet both defined and undefined counters,
  *               and the module keeps working;
  *  - stale_op:  UNDEFINE waits for in-flight ops: an INT64 ADD that saw
- *               the old definition never lands on the counter defined
- *               again as INT32 (probabilistic: see the test).
+ *               the old definition, of any counter kind, never lands on
+ *               the counter defined again as INT32 (probabilistic, and
+ *               blind for PERCPU: see the test).
  *
  * Threads start together on a barrier and record what they see in their
  * own struct; only the main thread asserts (the harness is not
  * thread-safe).  KATOMIC_THREADS (default 4) and KATOMIC_ITERS (default
  * 100000) set T and N; KATOMIC_RACE_ITERS (default 400) the DEFINE/UNDEFINE
  * calls of each of define_undefine's two definers; KATOMIC_STALE_SECS
- * (default 4) how long stale_op redefines its counter.
+ * (default 2) how long stale_op redefines its counter, for each kind
+ * (a checker and 8 op threads a CPU, whatever KATOMIC_THREADS says).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -53,8 +55,14 @@ struct worker {
 	unsigned long *adds;		/* stale_op: successful ADDs, all threads;
 					 * define_undefine: the op threads' calls */
 	unsigned long *mismatches;	/* stale_op: their -EINVALs */
+	__u8 sync;			/* stale_op: the INT64 definition's kind */
+	__u32 param;			/* stale_op: and its param */
+	int cpu;			/* stale_op: pin here first, if >= 0 */
 	double secs;			/* stale_op: the checker's time */
+	double hold32, hold64;		/* stale_op: the checker's least time
+					 * on each INT32, INT64 definition */
 	unsigned long min_cycles;	/* stale_op: cycles at least */
+	unsigned long loads;		/* stale_op: INT32 LOADs made */
 	unsigned long stale;		/* stale_op: INT32 LOADs that were not 0 */
 	__u64 stale_first;		/* stale_op: the first such value */
 	unsigned long stale_cycle;	/* stale_op: its cycle */
@@ -514,57 +522,102 @@ TEST_F_TIMEOUT(race, define_undefine, 120)
 
 /*
  * "UNDEFINE waits for in-flight ops: an op that saw the old definition
- * never runs on a counter defined again with another type."
+ * never runs on a counter defined again with another type", for the INT64
+ * definition of each counter kind.
  *
  * Op threads hammer one id with INT64 ADDs of 0x100000001 (1 in each
  * half) and get 0, -ENOENT (undefined) or -EINVAL (defined as INT32).
- * The checker (thread 0) cycles the id: UNDEFINE, DEFINE as INT32 with
- * init 0, LOAD it as INT32 (8 times, a yield apart, and on until an op
- * thread has met the INT32), UNDEFINE, DEFINE as INT64 with init 0, then
- * waits for an ADD to succeed on it.  Nobody runs an INT32 op but those
- * LOADs, so an INT32 LOAD that is not 0 is an INT64 ADD that saw the
- * INT64 definition and landed after the INT32 DEFINE: its low word shows.
+ * The checker cycles the id: UNDEFINE, DEFINE as INT32 ATOMIC with init 0,
+ * LOAD it as INT32 (8 times, a yield apart, and on until a LOAD after an
+ * op thread has met the INT32), UNDEFINE, DEFINE as INT64 of the
+ * variant's kind with init 0, then waits for an ADD to succeed on it.
+ * Nobody runs an INT32 op but those LOADs, and the INT32 ATOMIC
+ * definition sets only the low word of the counter's value, so an INT32
+ * LOAD that is not 0 is an INT64 ADD that saw the INT64 definition and
+ * wrote the value after the INT32 DEFINE: its low word shows.  What such
+ * a stale ADD would do, by kind:
  *
- * With the grace period in UNDEFINE that cannot happen.  Without it, it
- * takes an op thread stopped (interrupt, host preemption of its vCPU)
- * between its type check and its atomic, so the check is probabilistic:
- * it runs for KATOMIC_STALE_SECS (default 4 s) and at least 20 cycles.
- * Against a module without synchronize_rcu() in UNDEFINE, under QEMU TCG
- * with 2 vCPUs on a 2-core host, 35 of 40 runs caught it (about 50,000
- * redefinitions a run, 1 to 8 stale ADDs seen); make check runs it twice
- * (the 64- and the 32-bit program).  The rate depends on how often the
- * host or the guest stops a vCPU: it is not a bound.
+ *  - ATOMIC: atomic64_add_return() on the value.
+ *  - SPINLOCK: load, add, store of the 64-bit value under the counter's
+ *    spinlock, which the INT32 definition neither takes nor touches.
+ *  - NONE: load, the delay (param), store of what it loaded plus the
+ *    delta.  The variant's delay is 50 us, so the store of an ADD that
+ *    loaded before UNDEFINE comes after the INT32 DEFINE.
+ *  - MUTEX: the op leaves RCU for SRCU, looks the counter up again, and
+ *    may sleep in mutex_lock_interruptible() (its cond_resched(), or the
+ *    wait for the lock) before its 64-bit load and store: a plain store
+ *    on the INT32 counter.  Only UNDEFINE's synchronize_srcu() waits for
+ *    it.  It wakes when the scheduler gets to it, so the op threads are 8
+ *    a CPU on every CPU, the checker lets the ADDs run on each INT64
+ *    definition STALE_HOLD64_MS (some threads park in that sleep) and
+ *    watches each INT32 one STALE_HOLD32_MS, about the time they wait for
+ *    a CPU.  The other kinds' ops do not sleep (nor, under the voluntary
+ *    preemption the test bed's kernel runs with, are they preempted): for
+ *    them the checker does not linger.
+ *  - PERCPU: the op adds to the percpu_counter (its count and per-CPU
+ *    shares), never to the value the INT32 definition holds.  A stale one
+ *    adds to a destroyed percpu_counter (freed per-CPU memory, or per-CPU
+ *    offset 0 once its pointer is NULL), which no op can see: this variant
+ *    races UNDEFINE's percpu_counter_destroy() with adds and checks the
+ *    outcomes, but cannot catch a missing grace period.
+ *
+ * With the grace periods in UNDEFINE no ADD can be stale.  Without them
+ * it takes a stopped CPU (interrupt, host preemption of its vCPU) or a
+ * sleep in the window, so the check is probabilistic: each variant runs
+ * for KATOMIC_STALE_SECS (default 2 s) and at least STALE_MIN_CYCLES.
+ * Figures, QEMU TCG with 2 vCPUs on a loaded 2-core host, 30 runs (20 of
+ * the 64-bit program, 10 of the 32-bit one), about 10.5 s a run for the
+ * five variants: against a module without synchronize_rcu() in UNDEFINE,
+ * atomic caught stale ADDs in 29 runs (up to 16 a run), spinlock in 30,
+ * none in 30 (mutex in none: its ops look the counter up again under
+ * SRCU); against one without synchronize_srcu(), mutex in 30 (8 to 35 a
+ * run); the real module passed all 30.  make check runs both programs.
+ * The rates depend on how often the host or the guest stops a vCPU and on
+ * the scheduler: they are not a bound.
  */
+#define STALE_ID	104
 #define STALE_DELTA	0x100000001ULL
 #define STALE_LOADS	8
+#define STALE_PER_CPU	8	/* op threads */
+#define STALE_NONE_NS	50000	/* NONE's delay */
+#define STALE_HOLD32_MS	20	/* MUTEX: least time on an INT32 definition */
+#define STALE_HOLD64_MS	5	/* and on an INT64 one */
+#define STALE_WAIT_MS	100	/* most time waiting for the op threads */
+#define STALE_MIN_CYCLES 10
 
 static void stale_checker(struct worker *w)
 {
-	double end = kt_now() + w->secs;
-	unsigned long k, a, m, spins;
+	double end = kt_now() + w->secs, t0, now;
+	unsigned long k, a, m;
 	unsigned int j;
+	bool met;
 	__u64 v;
 	int r;
 
 	for (k = 0; k < w->min_cycles || kt_now() < end; k++) {
-		/* INT64 -> INT32 */
+		/* INT64 of the variant's kind -> INT32 ATOMIC */
 		r = kt_undefine(w->fd, w->id);
 		if (r) {
 			kt_record_error(&w->rec, "UNDEFINE INT64", r);
 			break;
 		}
 		r = kt_define(w->fd, w->id, KATOMIC_TYPE_INT32,
-			      KATOMIC_SYNC_DEFAULT, 0);
+			      KATOMIC_SYNC_ATOMIC, 0);
 		if (r) {
 			kt_record_error(&w->rec, "DEFINE INT32", r);
 			break;
 		}
 		/*
-		 * At least STALE_LOADS LOADs, and on until an op thread has
-		 * met the INT32 definition (-EINVAL), within a bound.
+		 * At least STALE_LOADS LOADs for at least hold32, and on until
+		 * one LOAD after an op thread has met the INT32 definition
+		 * (-EINVAL): the CPU that ran it has moved on from an ADD it
+		 * was stopped in.  Within STALE_WAIT_MS.
 		 */
 		m = __atomic_load_n(w->mismatches, __ATOMIC_RELAXED);
-		for (j = 0; j < 100 * STALE_LOADS; j++) {
+		t0 = kt_now();
+		for (j = 0;; j++) {
+			met = __atomic_load_n(w->mismatches,
+					      __ATOMIC_RELAXED) != m;
 			v = 0;
 			r = kt_load(w->fd, w->id, KATOMIC_TYPE_INT32, &v);
 			if (r) {
@@ -578,11 +631,13 @@ static void stale_checker(struct worker *w)
 				}
 				break;
 			}
-			if (j + 1 >= STALE_LOADS &&
-			    __atomic_load_n(w->mismatches, __ATOMIC_RELAXED) != m)
+			now = kt_now();
+			if (j + 1 >= STALE_LOADS && now >= t0 + w->hold32 &&
+			    (met || now >= t0 + STALE_WAIT_MS / 1e3))
 				break;
 			sched_yield();
 		}
+		w->loads += j + 1;
 		if (r)
 			break;
 
@@ -592,16 +647,21 @@ static void stale_checker(struct worker *w)
 			kt_record_error(&w->rec, "UNDEFINE INT32", r);
 			break;
 		}
-		r = kt_define(w->fd, w->id, KATOMIC_TYPE_INT64,
-			      KATOMIC_SYNC_DEFAULT, 0);
+		r = kt_define_param(w->fd, w->id, KATOMIC_TYPE_INT64, w->sync,
+				    0, w->param);
 		if (r) {
 			kt_record_error(&w->rec, "DEFINE INT64", r);
 			break;
 		}
+		/* hold64, and on until an ADD has succeeded, within a bound */
 		a = __atomic_load_n(w->adds, __ATOMIC_RELAXED);
-		for (spins = 0; spins < 10000 &&
-		     __atomic_load_n(w->adds, __ATOMIC_RELAXED) == a; spins++)
+		t0 = kt_now();
+		do {
 			sched_yield();
+			now = kt_now();
+		} while (now < t0 + w->hold64 ||
+			 (__atomic_load_n(w->adds, __ATOMIC_RELAXED) == a &&
+			  now < t0 + STALE_WAIT_MS / 1e3));
 	}
 	w->done = k;
 }
@@ -611,6 +671,11 @@ static void *stale_worker(void *arg)
 	struct worker *w = arg;
 	int r;
 
+	if (w->cpu >= 0) {
+		r = kt_pin(w->cpu);
+		if (r)
+			kt_record_error(&w->rec, "pin", r);
+	}
 	pthread_barrier_wait(w->bar);
 	if (!w->idx) {
 		stale_checker(w);
@@ -630,30 +695,129 @@ static void *stale_worker(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(race, stale_op, 120)
+FIXTURE(stale) {
+	int fd;
+	struct katomic_info info;
+	bool absent;
+	int cpus[KT_MAX_THREADS];
+	unsigned int ncpus;
+	struct crew c;
+};
+
+FIXTURE_VARIANT(stale) {
+	__u8 sync;		/* the INT64 definition's kind */
+	__u32 param;		/* and its param */
+	bool sleeps;		/* its ops may sleep: the checker lingers */
+};
+
+FIXTURE_VARIANT_ADD(stale, atomic) {
+	.sync = KATOMIC_SYNC_ATOMIC,
+};
+
+FIXTURE_VARIANT_ADD(stale, spinlock) {
+	.sync = KATOMIC_SYNC_SPINLOCK,
+};
+
+FIXTURE_VARIANT_ADD(stale, mutex) {
+	.sync = KATOMIC_SYNC_MUTEX,
+	.sleeps = true,
+};
+
+FIXTURE_VARIANT_ADD(stale, none) {
+	.sync = KATOMIC_SYNC_NONE,
+	.param = STALE_NONE_NS,
+};
+
+FIXTURE_VARIANT_ADD(stale, percpu) {
+	.sync = KATOMIC_SYNC_PERCPU,
+};
+
+FIXTURE_SETUP(stale)
+{
+	unsigned int spread;
+
+	kt_setup_dev(_metadata, &self->fd, &self->info);
+	if (variant->sync != KATOMIC_SYNC_ATOMIC &&
+	    !(self->info.features & KATOMIC_FEAT_SYNC_KINDS)) {
+		self->absent = true;
+		SKIP(return, "KATOMIC_FEAT_SYNC_KINDS not claimed");
+	}
+	ASSERT_LT(STALE_ID, self->info.nr_counters);
+	kt_undefine(self->fd, STALE_ID);
+	/*
+	 * The checker and STALE_PER_CPU op threads on each CPU but its own
+	 * (on every CPU for a kind whose ops sleep): see stale_cpu().
+	 */
+	self->ncpus = kt_cpus(self->cpus, KT_MAX_THREADS);
+	ASSERT_LT(0, self->ncpus);
+	spread = self->ncpus;
+	if (!variant->sleeps && self->ncpus > 1)
+		spread--;
+	self->c.nthreads = 1 + STALE_PER_CPU * spread;
+	if (self->c.nthreads > KT_MAX_THREADS)
+		self->c.nthreads = KT_MAX_THREADS;
+}
+
+FIXTURE_TEARDOWN(stale)
+{
+	kt_undefine(self->fd, STALE_ID);
+	close(self->fd);
+}
+
+/*
+ * Where thread i runs (-1: anywhere).  The checker (0) alone on the first
+ * CPU and the op threads on the others, if there are others: the checker
+ * cycles fast, and a stop of an op thread's CPU in the window finds it at
+ * work.  For a kind whose ops sleep, every thread anywhere: op threads on
+ * every CPU contend for the lock, and all wait their turn for a CPU.
+ */
+static int stale_cpu(FIXTURE_DATA(stale) *self,
+		     const FIXTURE_VARIANT(stale) *variant, unsigned int i)
+{
+	if (variant->sleeps)
+		return -1;
+	if (self->ncpus == 1 || !i)
+		return self->cpus[0];
+	return self->cpus[1 + (i - 1) % (self->ncpus - 1)];
+}
+
+TEST_F_TIMEOUT(stale, stale_op, 120)
 {
 	unsigned long tot[5] = { 0 }, ops = 0, adds = 0, mismatches = 0;
-	double secs = kt_env_ulong("KATOMIC_STALE_SECS", 4, 0, 3600);
-	unsigned int i, j, stop = 0;
+	double secs = kt_env_ulong("KATOMIC_STALE_SECS", 2, 0, 3600);
+	const char *kind = kt_sync_name(variant->sync);
 	struct worker *chk = &self->c.w[0];
+	unsigned int i, j, stop = 0;
+	struct katomic_define q;
 	__u64 v = KT_POISON;
 
-	ASSERT_EQ(0, kt_define(self->fd, self->id, KATOMIC_TYPE_INT64,
-			       KATOMIC_SYNC_DEFAULT, 0));
+	if (self->absent)
+		return;
+	ASSERT_EQ(0, kt_define_param(self->fd, STALE_ID, KATOMIC_TYPE_INT64,
+				     variant->sync, 0, variant->param));
+	ASSERT_EQ(0, kt_query(self->fd, STALE_ID, &q));
+	ASSERT_EQ(variant->sync, q.sync);
+	ASSERT_EQ(variant->param, q.param);
 	for (i = 0; i < self->c.nthreads; i++) {
 		struct worker *w = &self->c.w[i];
 
 		w->fd = kt_open();
 		ASSERT_LE(0, w->fd);
-		w->id = self->id;
+		w->id = STALE_ID;
+		w->sync = variant->sync;
+		w->param = variant->param;
+		w->cpu = stale_cpu(self, variant, i);
 		w->stop = &stop;
 		w->adds = &adds;
 		w->mismatches = &mismatches;
 		w->secs = secs;
-		w->min_cycles = 20;
+		w->min_cycles = STALE_MIN_CYCLES;
+		if (variant->sleeps) {
+			w->hold32 = STALE_HOLD32_MS / 1e3;
+			w->hold64 = STALE_HOLD64_MS / 1e3;
+		}
 	}
-	crew_run(_metadata, &self->c, "redefine INT64/INT32 vs INT64 ADDs",
-		 stale_worker);
+	crew_run(_metadata, &self->c, "redefine vs INT64 ADDs", stale_worker);
 	crew_check(_metadata, &self->c);
 	for (i = 0; i < self->c.nthreads; i++) {
 		close(self->c.w[i].fd);
@@ -663,14 +827,14 @@ TEST_F_TIMEOUT(race, stale_op, 120)
 			tot[j] += self->c.w[i].counts[j];
 		ops += self->c.w[i].done;
 	}
-	TH_LOG("%lu redefinitions vs %lu INT64 ADDs: %lu ok, %lu ENOENT, %lu EINVAL, %lu other; %lu stale",
-	       chk->done, ops, tot[RC_OK], tot[RC_ENOENT], tot[RC_EINVAL],
-	       tot[RC_OTHER], chk->stale);
+	TH_LOG("%s: %lu redefinitions (%lu INT32 LOADs) vs %lu INT64 ADDs: %lu ok, %lu ENOENT, %lu EINVAL, %lu other; %lu stale",
+	       kind, chk->done, chk->loads, ops, tot[RC_OK], tot[RC_ENOENT],
+	       tot[RC_EINVAL], tot[RC_OTHER], chk->stale);
 	EXPECT_EQ(0, chk->stale)
-		TH_LOG("%lu of %lu INT32 redefinitions held a stale INT64 ADD, first %#llx in cycle %lu",
-		       chk->stale, chk->done,
+		TH_LOG("%s: %lu of %lu INT32 redefinitions held a stale INT64 ADD, first %#llx in cycle %lu",
+		       kind, chk->stale, chk->done,
 		       (unsigned long long)chk->stale_first, chk->stale_cycle);
-	EXPECT_LE(20, chk->done);
+	EXPECT_LE(STALE_MIN_CYCLES, chk->done);
 	/* the op threads met all three states of the id */
 	EXPECT_LT(0, tot[RC_OK]);
 	EXPECT_LT(0, tot[RC_ENOENT]);
@@ -678,10 +842,13 @@ TEST_F_TIMEOUT(race, stale_op, 120)
 	EXPECT_EQ(adds, tot[RC_OK]);
 	EXPECT_EQ(mismatches, tot[RC_EINVAL]);
 
-	/* the id is left an INT64 that works */
-	EXPECT_EQ(0, kt_do(self->fd, self->id, KATOMIC_TYPE_INT64,
+	/* the id is left an INT64 of the kind that works */
+	ASSERT_EQ(0, kt_query(self->fd, STALE_ID, &q));
+	EXPECT_EQ(KATOMIC_TYPE_INT64, q.type);
+	EXPECT_EQ(variant->sync, q.sync);
+	EXPECT_EQ(0, kt_do(self->fd, STALE_ID, KATOMIC_TYPE_INT64,
 			   KATOMIC_OP_ADD, 0, 0, &v, NULL));
-	EXPECT_EQ(0, kt_undefine(self->fd, self->id));
+	EXPECT_EQ(0, kt_undefine(self->fd, STALE_ID));
 }
 
 TEST_HARNESS_MAIN
