@@ -467,9 +467,9 @@ int katomic_counter_undefine(struct katomic_ctx *ctx,
 		/*
 		 * An op that saw the old definition finishes before the id
 		 * can be defined again, so no op runs with a stale type or on
-		 * a lock being torn down.  An op on a MUTEX counter moves
-		 * from RCU to SRCU before it leaves its RCU section, so after
-		 * the RCU grace period the SRCU one covers it.
+		 * a lock being torn down.  Ops on a MUTEX counter look it up
+		 * again inside SRCU and run there: the SRCU grace period
+		 * covers them.
 		 */
 		synchronize_rcu();
 		if (KATOMIC_STATE_SYNC(state) == KATOMIC_SYNC_MUTEX)
