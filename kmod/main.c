@@ -9,10 +9,12 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
@@ -116,7 +118,8 @@ static int katomic_ioc_info(struct file *file, void *arg)
 	struct katomic_info *info = arg;
 
 	info->abi_version = KATOMIC_ABI_VERSION;
-	info->features = KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_VALUES;
+	info->features = KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_VALUES |
+			 KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH;
 	info->nr_counters = ctx->nr_counters;
 	info->nr_slots = ctx->nr_slots;
 	info->value_max = ctx->value_max;
@@ -157,10 +160,107 @@ static int katomic_ioc_value(struct file *file, void *arg)
 				file->f_mode & FMODE_WRITE);
 }
 
-/* Known commands whose feature is not in this build. */
-static int katomic_ioc_absent(struct file *file, void *arg)
+/* Ops a batch copies in and out at a time: bounded, whatever nr says. */
+#define KATOMIC_BATCH_CHUNK	32
+
+/*
+ * One op of a batch: its outcome goes into the op itself.  A signal that
+ * ended a MUTEX op's wait cannot restart the syscall half way through a
+ * batch: the op reports -EINTR and the batch stops there.
+ */
+static int katomic_batch_one(struct katomic_ctx *ctx, struct katomic_op *op,
+			     bool writable)
 {
-	return -EOPNOTSUPP;
+	int ret = katomic_counter_op(ctx, op, writable);
+
+	if (ret == -ERESTARTSYS)
+		ret = -EINTR;
+	if (ret) {
+		op->result = 0;
+		op->applied = 0;
+		op->error = ret;
+	}
+	return ret;
+}
+
+/*
+ * Runs ops[0..nr) in order, KATOMIC_BATCH_CHUNK at a time: each chunk is
+ * copied in, run, and the ops that ran copied back.  b->done counts the
+ * ops that ran; on -EFAULT it is still written back (the table's partial
+ * errno), so user space learns how far the batch got.
+ */
+static int katomic_ioc_batch(struct file *file, void *arg)
+{
+	struct katomic_ctx *ctx = file->private_data;
+	bool writable = file->f_mode & FMODE_WRITE;
+	struct katomic_batch *b = arg;
+	struct katomic_op __user *uops = u64_to_user_ptr(b->ops);
+	struct katomic_op *ops;
+	u32 n, ran;
+	int ret = 0;
+	bool stop = false;
+
+	if (!b->nr || (b->flags & ~KATOMIC_BATCH_CONTINUE) || b->reserved)
+		return -EINVAL;
+	if (b->nr > katomic_max_batch)
+		return -E2BIG;
+	ops = kmalloc_array(min_t(u32, b->nr, KATOMIC_BATCH_CHUNK),
+			    sizeof(*ops), GFP_KERNEL);
+	if (!ops)
+		return -ENOMEM;
+	b->done = 0;
+	while (b->done < b->nr && !stop) {
+		n = min_t(u32, b->nr - b->done, KATOMIC_BATCH_CHUNK);
+		if (copy_from_user(ops, uops + b->done, n * sizeof(*ops))) {
+			ret = -EFAULT;
+			break;
+		}
+		for (ran = 0; ran < n && !stop; ran++)
+			stop = katomic_batch_one(ctx, &ops[ran], writable) &&
+			       !(b->flags & KATOMIC_BATCH_CONTINUE);
+		/* They ran: done counts them even if their results fault. */
+		if (copy_to_user(uops + b->done, ops, ran * sizeof(*ops)))
+			ret = -EFAULT;
+		b->done += ran;
+		if (ret)
+			break;
+		if (fatal_signal_pending(current))
+			break;
+	}
+	kfree(ops);
+	return ret;
+}
+
+static const struct file_operations katomic_ctx_fops;
+
+/* A private context: an anonymous file that owns it. */
+static int katomic_ioc_context_new(struct file *file, void *arg)
+{
+	struct katomic_context *kc = arg;
+	struct katomic_ctx *ctx;
+	int fd;
+
+	if ((kc->flags & ~(KATOMIC_CTX_CLOEXEC | KATOMIC_CTX_MMAP)) ||
+	    kc->reserved[0] || kc->reserved[1])
+		return -EINVAL;
+	if (kc->flags & KATOMIC_CTX_MMAP)
+		return -EOPNOTSUPP;	/* no KATOMIC_FEAT_MMAP yet */
+	if (kc->nr_counters > max_counters || kc->nr_slots > max_slots ||
+	    kc->value_max > max_value)
+		return -E2BIG;
+	if (kc->nr_slots && !kc->value_max)
+		return -EINVAL;
+	/* Charged to the memory cgroup of the process that asks. */
+	ctx = katomic_ctx_create(kc->nr_counters, kc->nr_slots, kc->value_max,
+				 GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	fd = anon_inode_getfd("[katomic]", &katomic_ctx_fops, ctx,
+			      O_RDWR | (kc->flags & KATOMIC_CTX_CLOEXEC ?
+					O_CLOEXEC : 0));
+	if (fd < 0)
+		katomic_ctx_destroy(ctx);
+	return fd;
 }
 
 union katomic_ioc_arg {
@@ -198,10 +298,11 @@ static const struct katomic_ioc katomic_iocs[] = {
 	KATOMIC_IOC(KATOMIC_IOC_UNDEFINE, true, katomic_ioc_undefine),
 	KATOMIC_IOC(KATOMIC_IOC_QUERY, false, katomic_ioc_query),
 	KATOMIC_IOC(KATOMIC_IOC_OP, false, katomic_ioc_op),
-	KATOMIC_IOC(KATOMIC_IOC_BATCH, false, katomic_ioc_absent),
+	KATOMIC_IOC_PARTIAL(KATOMIC_IOC_BATCH, false, -EFAULT,
+			    katomic_ioc_batch),
 	KATOMIC_IOC_PARTIAL(KATOMIC_IOC_VALUE, false, -ERANGE,
 			    katomic_ioc_value),
-	KATOMIC_IOC(KATOMIC_IOC_CONTEXT_NEW, false, katomic_ioc_absent),
+	KATOMIC_IOC(KATOMIC_IOC_CONTEXT_NEW, true, katomic_ioc_context_new),
 };
 
 /*
@@ -252,6 +353,21 @@ static int katomic_open(struct inode *inode, struct file *file)
 static const struct file_operations katomic_fops = {
 	.owner = THIS_MODULE,
 	.open = katomic_open,
+	.unlocked_ioctl = katomic_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/* The last reference to a private context's file is gone: so is it. */
+static int katomic_ctx_release(struct inode *inode, struct file *file)
+{
+	katomic_ctx_destroy(file->private_data);
+	return 0;
+}
+
+static const struct file_operations katomic_ctx_fops = {
+	.owner = THIS_MODULE,
+	.release = katomic_ctx_release,
 	.unlocked_ioctl = katomic_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
