@@ -11,6 +11,7 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
+#include <linux/io_uring.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
@@ -119,7 +120,8 @@ static int katomic_ioc_info(struct file *file, void *arg)
 
 	info->abi_version = KATOMIC_ABI_VERSION;
 	info->features = KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_VALUES |
-			 KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH;
+			 KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH |
+			 KATOMIC_FEAT_URING;
 	info->nr_counters = ctx->nr_counters;
 	info->nr_slots = ctx->nr_slots;
 	info->value_max = ctx->value_max;
@@ -350,11 +352,42 @@ static int katomic_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * io_uring: IORING_OP_URING_CMD with cmd_op KATOMIC_IOC_OP runs one counter
+ * op from the SQE's command area; cqe->res is applied or -errno and
+ * big_cqe[0] the result, so the ring must have 128-byte SQEs and 32-byte
+ * CQEs.
+ */
+static int katomic_uring_cmd(struct io_uring_cmd *ioucmd,
+			     unsigned int issue_flags)
+{
+	const unsigned int big = IO_URING_F_SQE128 | IO_URING_F_CQE32;
+	struct file *file = ioucmd->file;
+	struct katomic_op op;
+	int ret;
+
+	if ((issue_flags & big) != big)
+		return -EINVAL;
+	if (ioucmd->cmd_op != KATOMIC_IOC_OP)
+		return -ENOTTY;
+	/* Once: the SQE stays writable by user space while we run. */
+	memcpy(&op, ioucmd->cmd, sizeof(op));
+	ret = katomic_counter_op(file->private_data, &op,
+				 file->f_mode & FMODE_WRITE);
+	if (ret == -ERESTARTSYS)	/* a completion cannot restart */
+		ret = -EINTR;
+	if (ret)
+		return ret;
+	io_uring_cmd_done(ioucmd, op.applied, op.result, issue_flags);
+	return -EIOCBQUEUED;
+}
+
 static const struct file_operations katomic_fops = {
 	.owner = THIS_MODULE,
 	.open = katomic_open,
 	.unlocked_ioctl = katomic_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.uring_cmd = katomic_uring_cmd,
 	.llseek = noop_llseek,
 };
 
@@ -370,6 +403,7 @@ static const struct file_operations katomic_ctx_fops = {
 	.release = katomic_ctx_release,
 	.unlocked_ioctl = katomic_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.uring_cmd = katomic_uring_cmd,
 	.llseek = noop_llseek,
 };
 
