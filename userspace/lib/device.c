@@ -2,6 +2,7 @@
 /* The kernel backend: each call is one ioctl on /dev/katomic. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -52,10 +53,45 @@ static int dev_value(struct katomic *k, struct katomic_value_op *vop)
 	return dev_ioctl(k, KATOMIC_IOC_VALUE, vop);
 }
 
+static int dev_batch(struct katomic *k, struct katomic_op *ops,
+		     unsigned int nr, unsigned int flags, unsigned int *done)
+{
+	struct katomic_batch b = {
+		.ops = (uintptr_t)ops,
+		.nr = nr,
+		.flags = flags,
+	};
+	int ret = dev_ioctl(k, KATOMIC_IOC_BATCH, &b);
+
+	*done = b.done;		/* written back on success and on -EFAULT */
+	return ret;
+}
+
 static void dev_close(struct katomic *k)
 {
+	katomic__ring_release(k);
 	close(k->fd);
 	free(k);
+}
+
+static struct katomic *dev_handle(int fd);
+
+static int dev_context_new(struct katomic *k, const struct katomic_context *c,
+			   struct katomic **out)
+{
+	struct katomic *ctx;
+	int fd;
+
+	fd = ioctl(k->fd, KATOMIC_IOC_CONTEXT_NEW, c);
+	if (fd < 0)
+		return -errno;
+	ctx = dev_handle(fd);
+	if (!ctx) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*out = ctx;
+	return 0;
 }
 
 static const struct katomic_backend dev_backend = {
@@ -66,8 +102,24 @@ static const struct katomic_backend dev_backend = {
 	.query = dev_query,
 	.op = dev_op,
 	.value = dev_value,
+	.batch = dev_batch,
+	.context_new = dev_context_new,
 	.close = dev_close,
 };
+
+/* A handle on fd (-1: to be opened), or NULL. */
+static struct katomic *dev_handle(int fd)
+{
+	struct katomic *k = malloc(sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->be = &dev_backend;
+	k->fd = fd;
+	atomic_init(&k->ring, NULL);
+	k->ring_free = NULL;
+	return k;
+}
 
 int katomic_open(const char *path, struct katomic **out)
 {
@@ -75,10 +127,9 @@ int katomic_open(const char *path, struct katomic **out)
 	struct katomic *k;
 	int ret;
 
-	k = malloc(sizeof(*k));
+	k = dev_handle(-1);
 	if (!k)
 		return -ENOMEM;
-	k->be = &dev_backend;
 	if (!path)
 		path = KATOMIC_DEVICE;
 	k->fd = open(path, O_RDWR | O_CLOEXEC);

@@ -24,13 +24,62 @@ struct katomic_backend {
 	int (*op)(struct katomic *k, struct katomic_op *op);
 	/* KATOMIC_IOC_VALUE: 0 or -errno (katomic_value_op adds applied). */
 	int (*value)(struct katomic *k, struct katomic_value_op *vop);
+	/* KATOMIC_IOC_BATCH: 0 or -errno; *done as katomic_batch says. */
+	int (*batch)(struct katomic *k, struct katomic_op *ops,
+		     unsigned int nr, unsigned int flags, unsigned int *done);
+	/* KATOMIC_IOC_CONTEXT_NEW: a new handle on a new context. */
+	int (*context_new)(struct katomic *k, const struct katomic_context *c,
+			   struct katomic **out);
 	void (*close)(struct katomic *k);
 };
+
+struct katomic__ring;
 
 struct katomic {
 	const struct katomic_backend *be;
 	int fd;			/* -1 for a twin */
+	/* The device's io_uring (uring.c), set up by the first katomic_uring
+	 * call; freed through ring_free so that a program that never calls
+	 * katomic_uring does not link liburing. */
+	struct katomic__ring *_Atomic ring;
+	void (*ring_free)(struct katomic__ring *r);
 };
+
+/* Frees k's ring, if it has one (every backend's close calls it). */
+void katomic__ring_release(struct katomic *k);
+
+/*
+ * Runs ops[0..nr) in order through be->op, as KATOMIC_IOC_BATCH runs them
+ * (the header already checked): a failed op gets result 0, applied 0 and
+ * error -errno, and without KATOMIC_BATCH_CONTINUE ends the run.  *done
+ * (not NULL) is the number of ops that ran.  The twin's batch, and
+ * katomic_uring on a twin.
+ */
+void katomic__run_ops(struct katomic *k, struct katomic_op *ops,
+		      unsigned int nr, unsigned int flags, unsigned int *done);
+
+/*
+ * The header checks of a batch, in the module's order: nr 0 or unknown
+ * flags -EINVAL, nr above max -E2BIG (max 0: no limit), then ops NULL
+ * -EFAULT (where the module would fault on it).
+ */
+int katomic__check_batch(const struct katomic_op *ops, unsigned int nr,
+			 unsigned int flags, unsigned int max);
+
+/*
+ * io_uring's marshalling (uring.c), for the tests too: an SQE (128 bytes,
+ * zeroed here) that runs op on fd with user_data and, if link, IOSQE_IO_LINK;
+ * and a completion (a 32-byte CQE: res, flags, big_cqe[0]) into op as
+ * KATOMIC_IOC_OP writes it (res < 0: result 0, applied 0, error res).
+ * Returns the op's error (0 or -errno).
+ */
+struct io_uring_sqe;
+struct io_uring_cqe;
+void katomic__uring_prep(struct io_uring_sqe *sqe, int fd,
+			 const struct katomic_op *op, __u64 user_data,
+			 bool link);
+int katomic__uring_complete(const struct io_uring_cqe *cqe,
+			    struct katomic_op *op);
 
 /* A counter type as arithmetic sees it. */
 struct katomic_width {

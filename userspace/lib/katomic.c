@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The handle's calls: each builds the ABI struct and hands it to the backend. */
 #include <errno.h>
+#include <stdatomic.h>
 
 #include "internal.h"
 
@@ -233,4 +234,62 @@ int katomic_value_cas(struct katomic *k, __u32 id, __u32 old_tag,
 	if (ret >= 0 && version)
 		*version = vop.version;
 	return ret;
+}
+
+/* Private contexts and batches ----------------------------------------- */
+
+int katomic_context_new(struct katomic *k, const struct katomic_context *c,
+			struct katomic **out)
+{
+	return k->be->context_new(k, c, out);
+}
+
+int katomic__check_batch(const struct katomic_op *ops, unsigned int nr,
+			 unsigned int flags, unsigned int max)
+{
+	if (!nr || flags & ~KATOMIC_BATCH_CONTINUE)
+		return -EINVAL;
+	if (max && nr > max)
+		return -E2BIG;
+	return ops ? 0 : -EFAULT;
+}
+
+void katomic__run_ops(struct katomic *k, struct katomic_op *ops,
+		      unsigned int nr, unsigned int flags, unsigned int *done)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nr; i++) {
+		ret = k->be->op(k, &ops[i]);
+		if (ret >= 0)
+			continue;
+		ops[i].result = 0;
+		ops[i].applied = 0;
+		ops[i].error = ret;
+		if (!(flags & KATOMIC_BATCH_CONTINUE)) {
+			i++;
+			break;
+		}
+	}
+	*done = i;
+}
+
+int katomic_batch(struct katomic *k, struct katomic_op *ops, unsigned int nr,
+		  unsigned int flags, unsigned int *done)
+{
+	unsigned int ran = 0;
+	int ret = k->be->batch(k, ops, nr, flags, &ran);
+
+	if ((!ret || ret == -EFAULT) && done)
+		*done = ran;
+	return ret;
+}
+
+void katomic__ring_release(struct katomic *k)
+{
+	struct katomic__ring *r = atomic_load(&k->ring);
+
+	if (r)
+		k->ring_free(r);
 }

@@ -136,9 +136,10 @@ int katomic_fd(const struct katomic *k);	/* -1 for a twin */
 
 /* Context ----------------------------------------------------------- */
 
-/* A twin reports abi_version 1, features KATOMIC_FEAT_SYNC_KINDS (and
- * KATOMIC_FEAT_VALUES if it has slots), its nr_counters, nr_slots and
- * value_max, no batch, and ptr_bits = the width of uintptr_t. */
+/* A twin reports abi_version 1, features KATOMIC_FEAT_SYNC_KINDS |
+ * KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH (and KATOMIC_FEAT_VALUES if
+ * it has slots), its nr_counters, nr_slots and value_max, max_batch
+ * KATOMIC_TWIN_MAX_BATCH, and ptr_bits = the width of uintptr_t. */
 int katomic_info(struct katomic *k, struct katomic_info *info);
 int katomic_nop(struct katomic *k);	/* KATOMIC_IOC_NOP: the syscall floor */
 int katomic_define(struct katomic *k, __u32 id, unsigned int type,
@@ -162,6 +163,70 @@ int katomic_query_raw(struct katomic *k, struct katomic_define *d);
  * op->error; returns op->applied (0 or 1) or -errno (op left as it was).
  */
 int katomic_op(struct katomic *k, struct katomic_op *op);
+
+/* Private contexts, batches, io_uring ----------------------------------- */
+
+/*
+ * A new private context of c's sizes (KATOMIC_IOC_CONTEXT_NEW), as a new
+ * handle: on the device a handle on the context's own descriptor (close
+ * it with katomic_close; the context lives while any descriptor of it
+ * does), on a twin a new, independent twin of those sizes.  Checks in the
+ * module's order: c NULL -EFAULT; flags other than KATOMIC_CTX_CLOEXEC |
+ * KATOMIC_CTX_MMAP or reserved != 0 -EINVAL; KATOMIC_CTX_MMAP -EOPNOTSUPP;
+ * a size above the module's limit -E2BIG (a twin takes the module's
+ * default limits, KATOMIC_TWIN_MAX_*); nr_slots > 0 with value_max 0
+ * -EINVAL; -ENOMEM.  The device also says -EBADF for a descriptor not
+ * open for writing.  *out is written only on success.
+ */
+int katomic_context_new(struct katomic *k, const struct katomic_context *c,
+			struct katomic **out);
+
+/* A twin's limits: the module parameters' defaults (spec/abi.md). */
+#define KATOMIC_TWIN_MAX_COUNTERS	65536
+#define KATOMIC_TWIN_MAX_SLOTS		4096
+#define KATOMIC_TWIN_MAX_VALUE		1048576
+#define KATOMIC_TWIN_MAX_BATCH		4096
+
+/*
+ * ops[0..nr) in order, each atomic on its own (KATOMIC_IOC_BATCH): each
+ * op that ran gets result, applied and error (0, or -errno with result
+ * and applied 0); without KATOMIC_BATCH_CONTINUE the run stops after the
+ * first op that failed.  *done (may be NULL) = the ops that ran.  Returns
+ * 0 once the header was valid; nr 0 or unknown flags -EINVAL, nr above
+ * info's max_batch -E2BIG (nothing ran, *done not written); ops NULL
+ * -EFAULT with *done 0; -EFAULT from the device if part of ops could not be read or
+ * written (then *done says how far it got: the ops before that point ran,
+ * none after it).  A twin runs the same semantics in user space.
+ */
+int katomic_batch(struct katomic *k, struct katomic_op *ops, unsigned int nr,
+		  unsigned int flags, unsigned int *done);
+
+/*
+ * The same as katomic_batch through io_uring: each op one
+ * IORING_OP_URING_CMD (cmd_op KATOMIC_IOC_OP, the op in the SQE's command
+ * area), submitted KATOMIC_URING_ENTRIES at a time on a ring of the
+ * handle's own (IORING_SETUP_SQE128 | IORING_SETUP_CQE32, set up by the
+ * first call: -errno of io_uring_queue_init, e.g. -ENOSYS or -EPERM where
+ * io_uring is off, and again on the next call).  Without
+ * KATOMIC_BATCH_CONTINUE each submission's SQEs are linked
+ * (IOSQE_IO_LINK), so the ops after a failed one are cancelled, never
+ * run, and no further submission is made; with it, the ops are issued in
+ * order and each completes on its own (the module completes every op as
+ * it is issued).  Every op that ran is written as by katomic_batch (the
+ * completion's res is applied or -errno, big_cqe[0] the result), *done
+ * (may be NULL) counts them.  No max_batch: nr is limited only by its
+ * type.  nr 0 or unknown flags -EINVAL, ops NULL -EFAULT; io_uring
+ * failing (not for EINTR, EAGAIN or EBUSY, which are retried) -errno
+ * with *done = the ops that ran before it, and the ring is broken: every
+ * later call on the handle returns that errno.  One ring
+ * per handle, used under a lock: threads that want their own ring open
+ * their own handle.  Do not use it in both parent and child after fork.
+ * On a twin (no ring in user space) it is katomic_batch without the
+ * max_batch limit.
+ */
+#define KATOMIC_URING_ENTRIES	256
+int katomic_uring(struct katomic *k, struct katomic_op *ops, unsigned int nr,
+		  unsigned int flags, unsigned int *done);
 
 /* Value slots (Go's atomic.Value) ------------------------------------ */
 

@@ -618,11 +618,13 @@ static int twin_info(struct katomic *k, struct katomic_info *info)
 
 	*info = (struct katomic_info){
 		.abi_version = KATOMIC_ABI_VERSION,
-		.features = KATOMIC_FEAT_SYNC_KINDS |
+		.features = KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_CONTEXTS |
+			    KATOMIC_FEAT_BATCH |
 			    (t->slots ? KATOMIC_FEAT_VALUES : 0),
 		.nr_counters = t->nr_counters,
 		.nr_slots = t->nr_slots,
 		.value_max = t->value_max,
+		.max_batch = KATOMIC_TWIN_MAX_BATCH,
 		.ptr_bits = TWIN_PTR_BITS,
 	};
 	return 0;
@@ -632,6 +634,43 @@ static int twin_nop(struct katomic *k)
 {
 	(void)k;
 	return 0;
+}
+
+/* The batch's semantics in user space: the header, then op after op. */
+static int twin_batch(struct katomic *k, struct katomic_op *ops,
+		      unsigned int nr, unsigned int flags, unsigned int *done)
+{
+	int ret = katomic__check_batch(ops, nr, flags, KATOMIC_TWIN_MAX_BATCH);
+
+	if (!ret)
+		katomic__run_ops(k, ops, nr, flags, done);
+	return ret;
+}
+
+/* A new twin of c's sizes, checked in the module's order. */
+static int twin_context_new(struct katomic *k, const struct katomic_context *c,
+			    struct katomic **out)
+{
+	struct katomic_twin_params p;
+
+	(void)k;
+	if (!c)
+		return -EFAULT;
+	if (c->flags & ~(KATOMIC_CTX_CLOEXEC | KATOMIC_CTX_MMAP) ||
+	    c->reserved[0] || c->reserved[1])
+		return -EINVAL;
+	if (c->flags & KATOMIC_CTX_MMAP)
+		return -EOPNOTSUPP;
+	if (c->nr_counters > KATOMIC_TWIN_MAX_COUNTERS ||
+	    c->nr_slots > KATOMIC_TWIN_MAX_SLOTS ||
+	    c->value_max > KATOMIC_TWIN_MAX_VALUE)
+		return -E2BIG;
+	p = (struct katomic_twin_params){
+		.nr_counters = c->nr_counters,
+		.nr_slots = c->nr_slots,
+		.value_max = c->value_max,
+	};
+	return katomic_twin_create(&p, out);	/* -EINVAL, -ENOMEM */
 }
 
 static void twin_close(struct katomic *k)
@@ -659,6 +698,8 @@ static const struct katomic_backend twin_backend = {
 	.query = twin_query,
 	.op = twin_op,
 	.value = twin_value_op,
+	.batch = twin_batch,
+	.context_new = twin_context_new,
 	.close = twin_close,
 };
 

@@ -157,8 +157,9 @@ TEST(info_list_query)
 	struct run r;
 
 	snprintf(info, sizeof(info),
-		 "abi_version 1\nfeatures 0x3 sync-kinds values\nnr_counters 256\n"
-		 "nr_slots 64\nvalue_max 4096\nmax_batch 0\nptr_bits %zu\n", PTR_BITS);
+		 "abi_version 1\nfeatures 0xf sync-kinds values contexts batch\n"
+		 "nr_counters 256\nnr_slots 64\nvalue_max 4096\nmax_batch 4096\n"
+		 "ptr_bits %zu\n", PTR_BITS);
 	KATOMIC(&r, "--twin", "info");
 	expect_output(_metadata, &r, info);
 	KATOMIC(&r, "--twin", "list");

@@ -13,6 +13,10 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+/* What every twin's info claims; slots add KATOMIC_FEAT_VALUES. */
+#define TWIN_FEATURES	(KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_CONTEXTS | \
+			 KATOMIC_FEAT_BATCH)
+
 /*
  * call(k, &d) with d's field set to v, the rest of d as it is, must fail
  * with -EINVAL; the field is set back after.

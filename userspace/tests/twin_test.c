@@ -1036,7 +1036,7 @@ TEST(twin_new2)
 					       &k));
 		EXPECT_EQ(0, katomic_info(k, &info));
 		EXPECT_EQ(sizes[i], info.nr_counters);
-		EXPECT_EQ(KATOMIC_FEAT_SYNC_KINDS, info.features);
+		EXPECT_EQ(TWIN_FEATURES, info.features);
 		EXPECT_EQ(-1, katomic_fd(k));
 		katomic_close(k);
 	}
@@ -1219,7 +1219,7 @@ TEST_F(twin, info)
 	memset(&info, 0xff, sizeof(info));
 	ASSERT_EQ(0, katomic_info(self->k, &info));
 	EXPECT_EQ(KATOMIC_ABI_VERSION, info.abi_version);
-	EXPECT_EQ(KATOMIC_FEAT_SYNC_KINDS, info.features);
+	EXPECT_EQ(TWIN_FEATURES, info.features);
 	EXPECT_EQ(NR_COUNTERS, info.nr_counters);
 	EXPECT_EQ(0, info.nr_slots);
 	EXPECT_EQ(PTR_BITS, info.ptr_bits);

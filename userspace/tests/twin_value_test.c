@@ -852,11 +852,11 @@ TEST(create_and_info)
 	ASSERT_EQ(0, katomic_twin_create(&p, &k));
 	memset(&info, 0xff, sizeof(info));
 	ASSERT_EQ(0, katomic_info(k, &info));
-	EXPECT_EQ(KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_VALUES, info.features);
+	EXPECT_EQ(TWIN_FEATURES | KATOMIC_FEAT_VALUES, info.features);
 	EXPECT_EQ(3, info.nr_counters);
 	EXPECT_EQ(5, info.nr_slots);
 	EXPECT_EQ(1, info.value_max);
-	EXPECT_EQ(0, info.max_batch);
+	EXPECT_EQ(KATOMIC_TWIN_MAX_BATCH, info.max_batch);
 	EXPECT_EQ(0, info.reserved[0]);
 	EXPECT_EQ(0, info.reserved[8]);
 	/* Counters and slots side by side, ids of their own. */
@@ -891,7 +891,7 @@ TEST(no_slots_no_values)
 		ASSERT_EQ(0, i ? katomic_twin_create(&p, &k)
 			       : katomic_twin_new(4, &k));
 		ASSERT_EQ(0, katomic_info(k, &info));
-		EXPECT_EQ(KATOMIC_FEAT_SYNC_KINDS, info.features);
+		EXPECT_EQ(TWIN_FEATURES, info.features);
 		EXPECT_EQ(0, info.nr_slots);
 		EXPECT_EQ(-EOPNOTSUPP, katomic_value_define(k, 0, 0));
 		EXPECT_EQ(-EOPNOTSUPP, katomic_value_undefine(k, 0));
