@@ -21,6 +21,8 @@
 #define MAX_OPS			1000000000000ULL	/* per thread */
 #define MAX_DELAY_NS		1000000
 #define DEFAULT_OPS		500000
+#define DEFAULT_BATCH		16
+#define MAX_BATCH		4096	/* the module's default max_batch */
 /* With --seconds, the SWAP logs of all threads hold at most this many
  * values (8 bytes each, written once before the start); a full log stops
  * its thread. */
@@ -53,6 +55,14 @@ static const char *const counter_names[] = {
 	[COUNTER_ADJACENT] = "adjacent",
 };
 
+/* How a kernel target's ops reach the module (--path). */
+enum { PATH_IOCTL, PATH_BATCH, PATH_URING };
+static const char *const path_names[] = {
+	[PATH_IOCTL] = "ioctl",
+	[PATH_BATCH] = "batch",
+	[PATH_URING] = "uring",
+};
+
 /* The command's options; the crew's come first. */
 struct hammer_opts {
 	struct crew_cmd cc;
@@ -60,6 +70,8 @@ struct hammer_opts {
 	const struct hammer_op *op;
 	unsigned int counter;
 	uint64_t delay;
+	unsigned int path;
+	uint64_t batch;		/* ops per batch ioctl or io_uring call */
 };
 
 /* One target's row. */
@@ -84,6 +96,12 @@ struct hammer_worker {
 	__u32 id;			/* the counter */
 	uint64_t *log;			/* swap: what each SWAP returned */
 	uint64_t log_len;
+	/* --path batch, uring: a step is a group of up to group ops */
+	unsigned int path, group;
+	unsigned int op;		/* KATOMIC_OP_ADD or KATOMIC_OP_SWAP */
+	uint64_t cap;			/* ops in all, or CREW_UNLIMITED */
+	struct katomic_op *ops;		/* group of them */
+	uint64_t ran;			/* ops that ran */
 };
 
 /* Arithmetic ---------------------------------------------------------- */
@@ -238,6 +256,42 @@ static int step_swap(struct crew_worker *cw, uint64_t k)
 	return 0;
 }
 
+/*
+ * --path batch or uring: step k is the group of ops k*B .. k*B+B-1 (fewer
+ * at the end of the cap), ADD 1 or the SWAPs of those tokens, in one
+ * katomic_batch or katomic_uring call.  ran counts the ops that ran.
+ */
+static int step_group(struct crew_worker *cw, uint64_t k)
+{
+	struct hammer_worker *w = cw->arg;
+	uint64_t first = k * w->group;
+	unsigned int n = w->group, done = 0, i;
+	int ret;
+
+	if (w->cap - first < n)
+		n = w->cap - first;
+	for (i = 0; i < n; i++)
+		w->ops[i] = (struct katomic_op){
+			.id = w->id, .type = KATOMIC_TYPE_UINT64, .op = w->op,
+			.arg = w->op == KATOMIC_OP_SWAP ?
+			       hammer_token(w->nr_threads, w->nr, first + i) : 1,
+		};
+	ret = w->path == PATH_URING ? katomic_uring(cw->k, w->ops, n, 0, &done)
+				    : katomic_batch(cw->k, w->ops, n, 0, &done);
+	w->ran += done;
+	for (i = 0; i < done && !ret; i++)
+		ret = w->ops[i].error;
+	if (ret) {
+		w->error = ret;
+		w->failed_op = w->op;
+		return -1;
+	}
+	if (w->op == KATOMIC_OP_SWAP)
+		for (i = 0; i < n; i++)
+			w->log[first + i] = w->ops[i].result;
+	return 0;
+}
+
 static const struct hammer_op hammer_ops[] = {
 	{ "add", step_add, KATOMIC_OP_ADD },
 	{ "cas-loop", step_cas_loop, KATOMIC_OP_CAS },
@@ -260,7 +314,7 @@ void hammer_usage(FILE *f)
 "usage: katomic [--device PATH] hammer [--threads N] [--ops M | --seconds S]\n"
 "         [--target T]... [--op add|cas-loop|swap]\n"
 "         [--counter shared|per-thread|adjacent] [--delay NS] [--pin]\n"
-"         [--json] [--id BASE]\n"
+"         [--path ioctl|batch|uring] [--batch B] [--json] [--id BASE]\n"
 "\n"
 "Races N threads on UINT64 counters, one target after another, and counts\n"
 "the updates that were lost: i++ is load, add, store unless the counter's\n"
@@ -300,6 +354,13 @@ void hammer_usage(FILE *f)
 "                   measures the same as per-thread.\n"
 "  --delay NS     none counters wait NS ns between their load and their store\n"
 "                 (define's param, 0..%d, default 0); other kinds ignore it\n"
+"  --path P       how kernel targets reach the module: ioctl, one\n"
+"                 KATOMIC_IOC_OP per op (default); batch, one KATOMIC_IOC_BATCH\n"
+"                 per B ops; uring, B io_uring commands per submission on a\n"
+"                 ring of each thread's own.  Not with --op cas-loop (each\n"
+"                 CAS needs the value the last one saw).  User targets\n"
+"                 ignore it: a twin's ops are function calls\n"
+"  --batch B      ops per batch or submission, 1..%d (default %d)\n"
 "  --pin          pin thread i to the i-th CPU of the process's affinity\n"
 "                 mask, round-robin\n"
 "  --json         print one JSON document instead of the table\n"
@@ -329,7 +390,7 @@ void hammer_usage(FILE *f)
 "dies of the signal (the rows printed stand; --json prints nothing).\n"
 "\n"
 "--json prints {\"threads\", \"ops\" (null with --seconds), \"seconds\" (null\n"
-"with --ops), \"op\", \"counter\", \"delay\", \"pin\", \"id\", \"results\": [{\"target\",\n"
+"with --ops), \"op\", \"counter\", \"delay\", \"path\", \"batch\", \"pin\", \"id\", \"results\": [{\"target\",\n"
 "\"supported\", then \"expected\", \"got\", \"lost\", \"lost_share\" (%%),\n"
 "\"ops_per_s_thread\", \"ops_per_s\", \"seconds\", \"retries\" (cas-loop),\n"
 "\"duplicates\", \"foreign\" (swap), or \"reason\" if not supported}]}.\n"
@@ -337,7 +398,8 @@ void hammer_usage(FILE *f)
 "Exit status: 0 ok (lost updates are results), 1 an operation failed,\n"
 "2 usage error.\n",
 		CREW_MAX_THREADS, (unsigned long long)MAX_OPS, DEFAULT_OPS,
-		CREW_MAX_SECONDS, (unsigned long long)SWAP_LOG_MAX, MAX_DELAY_NS);
+		CREW_MAX_SECONDS, (unsigned long long)SWAP_LOG_MAX, MAX_DELAY_NS,
+		MAX_BATCH, DEFAULT_BATCH);
 }
 
 /* Options ------------------------------------------------------------- */
@@ -370,11 +432,25 @@ static int parse_counter(struct hammer_opts *o, const char *s)
 }
 
 /* The hammer's own options, in the order of set_option()'s switch. */
-enum { OPT_OPS, OPT_OP, OPT_COUNTER, OPT_DELAY, NR_OPTS };
+enum { OPT_OPS, OPT_OP, OPT_COUNTER, OPT_DELAY, OPT_PATH, OPT_BATCH,
+       NR_OPTS };
 static const struct option_spec options[NR_OPTS] = {
 	{ "--ops", true }, { "--op", true }, { "--counter", true },
-	{ "--delay", true },
+	{ "--delay", true }, { "--path", true }, { "--batch", true },
 };
+
+static int parse_path(struct hammer_opts *o, const char *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(path_names) / sizeof(path_names[0]); i++) {
+		if (!strcmp(s, path_names[i])) {
+			o->path = i;
+			return EXIT_OK;
+		}
+	}
+	return usage_error("--path '%s' is not ioctl, batch or uring", s);
+}
 
 static int set_option(struct crew_cmd *cc, int opt, const char *v)
 {
@@ -388,6 +464,10 @@ static int set_option(struct crew_cmd *cc, int opt, const char *v)
 		return parse_op(o, v);
 	case OPT_COUNTER:
 		return parse_counter(o, v);
+	case OPT_PATH:
+		return parse_path(o, v);
+	case OPT_BATCH:
+		return option_uint(CMD, name, v, 1, MAX_BATCH, &o->batch);
 	default:
 		return option_uint(CMD, name, v, 0, MAX_DELAY_NS, &o->delay);
 	}
@@ -460,6 +540,7 @@ static int prepare_workers(const struct hammer_opts *o, struct crew *crew,
 			   const char *target)
 {
 	bool swap = o->op->step == step_swap;
+	bool grouped = !c->twin && o->path != PATH_IOCTL;
 	struct hammer_worker *w;
 	unsigned int i;
 
@@ -468,6 +549,15 @@ static int prepare_workers(const struct hammer_opts *o, struct crew *crew,
 		w->nr = i;
 		w->nr_threads = crew->nr;
 		w->id = c->ids[c->nr == 1 ? 0 : i];
+		if (grouped) {
+			w->path = o->path;
+			w->group = o->batch;
+			w->op = swap ? KATOMIC_OP_SWAP : KATOMIC_OP_ADD;
+			w->cap = cap;
+			w->ops = calloc(o->batch, sizeof(*w->ops));
+			if (!w->ops)
+				return fail(target, "no memory for the ops of a batch");
+		}
 		if (swap) {
 			w->log_len = cap;
 			w->log = malloc(cap * sizeof(*w->log));
@@ -476,8 +566,10 @@ static int prepare_workers(const struct hammer_opts *o, struct crew *crew,
 					    (unsigned long long)(cap * 8 >> 20));
 			crew->w[i].ready = fault_log_in;
 		}
-		crew->w[i].step = o->op->step;
-		crew->w[i].limit = cap;
+		crew->w[i].step = grouped ? step_group : o->op->step;
+		/* groups: the last one may be short */
+		crew->w[i].limit = !grouped || cap == CREW_UNLIMITED ? cap :
+				   cap / o->batch + !!(cap % o->batch);
 		crew->w[i].counted = true;
 	}
 	return EXIT_OK;
@@ -491,6 +583,7 @@ static int account_run(const struct hammer_opts *o, struct crew *crew,
 	unsigned int n = crew->nr, i;
 	const struct hammer_worker *w;
 	uint64_t *done, *finals;
+	struct timespec *start, *end;
 	const uint64_t **logs;
 	bool swap = o->op->step == step_swap, full = false;
 	int ret = EXIT_FAILED;
@@ -498,7 +591,9 @@ static int account_run(const struct hammer_opts *o, struct crew *crew,
 	done = calloc(n, sizeof(*done));
 	logs = calloc(n, sizeof(*logs));
 	finals = calloc(c->nr, sizeof(*finals));
-	if (!done || !logs || !finals) {
+	start = calloc(n, sizeof(*start));
+	end = calloc(n, sizeof(*end));
+	if (!done || !logs || !finals || !start || !end) {
 		fail(target, "no memory for %u threads", n);
 		goto out;
 	}
@@ -510,7 +605,10 @@ static int account_run(const struct hammer_opts *o, struct crew *crew,
 					 c->object, w->id, w->error);
 			goto out;
 		}
-		done[i] = crew->w[i].done;
+		/* a group's ops count one by one */
+		done[i] = w->ops ? w->ran : crew->w[i].done;
+		start[i] = crew->w[i].start;
+		end[i] = crew->w[i].end;
 		logs[i] = w->log;
 		row->retries += w->retries;
 		full |= done[i] == cap && !o->ops;
@@ -531,11 +629,11 @@ static int account_run(const struct hammer_opts *o, struct crew *crew,
 	}
 	row->lost = hammer_lost(row->expected, row->got);
 	row->lost_share = hammer_lost_share(row->expected, row->lost);
-	if (crew_group_rates(crew, 0, n, &row->rates))
-		fail(target, "no memory for the rates");
-	else
-		ret = EXIT_OK;
+	hammer_rates(n, done, start, end, &row->rates);
+	ret = EXIT_OK;
 out:
+	free(end);
+	free(start);
 	free(finals);
 	free(logs);
 	free(done);
@@ -563,8 +661,10 @@ static int run_counters(const struct hammer_opts *o, struct crew_claim *c,
 		ret = crew_run(&o->cc, crew, target);
 	if (!ret && !crew_signal)
 		ret = account_run(o, crew, c, cap, target, row);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(((struct hammer_worker *)crew->w[i].arg)->log);
+		free(((struct hammer_worker *)crew->w[i].arg)->ops);
+	}
 	crew_fini(crew);
 	return ret;
 }
@@ -602,6 +702,9 @@ static void print_header(const struct crew_cmd *cc)
 		       counter_names[o->counter]);
 	if (o->delay)
 		printf(", none delay %llu ns", (unsigned long long)o->delay);
+	if (o->path != PATH_IOCTL)
+		printf(", kernel path %s, B %llu", path_names[o->path],
+		       (unsigned long long)o->batch);
 	printf("%s\n", cc->pin ? ", pinned" : "");
 	printf("%-16s %14s %14s %14s %8s %13s %13s %8s", "target", "expected",
 	       "got", "lost", "lost%", "ops/s/thread", "ops/s", "seconds");
@@ -650,7 +753,9 @@ static void json_params(const struct crew_cmd *cc)
 	crew_json_string(o->op->name);
 	printf(", \"counter\": ");
 	crew_json_string(counter_names[o->counter]);
-	printf(", \"delay\": %llu, ", (unsigned long long)o->delay);
+	printf(", \"delay\": %llu, \"path\": ", (unsigned long long)o->delay);
+	crew_json_string(path_names[o->path]);
+	printf(", \"batch\": %llu, ", (unsigned long long)o->batch);
 }
 
 static void json_row(const struct crew_cmd *cc, const void *arg)
@@ -699,6 +804,7 @@ int hammer_main(int argc, char **argv, const char *device,
 			.open_hint = open_hint,
 		},
 		.op = &hammer_ops[0],
+		.batch = DEFAULT_BATCH,
 	};
 	bool help = false, kernel = false;
 	int ret;
@@ -716,6 +822,9 @@ int hammer_main(int argc, char **argv, const char *device,
 		return usage_error("--ops and --seconds exclude each other");
 	if (!o.ops && !o.cc.seconds)
 		o.ops = DEFAULT_OPS;
+	if (o.path != PATH_IOCTL && o.op->step == step_cas_loop)
+		return usage_error("--path %s does not take --op cas-loop: each CAS needs the value the last one saw",
+				   path_names[o.path]);
 	for (i = 0; i < o.cc.nr_targets; i++)
 		kernel |= o.cc.targets[i].kernel;
 	if (kernel && o.counter == COUNTER_ADJACENT)
