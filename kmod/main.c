@@ -242,6 +242,9 @@ static int katomic_ioc_context_new(struct file *file, void *arg)
 	struct katomic_ctx *ctx;
 	int fd;
 
+	/* A private context makes no others (spec: -ENOTTY there). */
+	if (file->private_data != katomic_global)
+		return -ENOTTY;
 	if ((kc->flags & ~(KATOMIC_CTX_CLOEXEC | KATOMIC_CTX_MMAP)) ||
 	    kc->reserved[0] || kc->reserved[1])
 		return -EINVAL;
