@@ -80,6 +80,7 @@ struct twin {
 	union twin_cell *values;	/* packed: the values; else NULL */
 	unsigned int nr_slots, value_max;
 	struct katomic__slots *slots;	/* NULL: no slots, no values */
+	bool private;			/* made by katomic_context_new() */
 };
 
 /* A sync kind's implementation of the counter ops. */
@@ -652,8 +653,11 @@ static int twin_context_new(struct katomic *k, const struct katomic_context *c,
 			    struct katomic **out)
 {
 	struct katomic_twin_params p;
+	int ret;
 
-	(void)k;
+	/* As the module: a private context makes no others. */
+	if (to_twin(k)->private)
+		return -ENOTTY;
 	if (!c)
 		return -EFAULT;
 	if (c->flags & ~(KATOMIC_CTX_CLOEXEC | KATOMIC_CTX_MMAP) ||
@@ -670,7 +674,10 @@ static int twin_context_new(struct katomic *k, const struct katomic_context *c,
 		.nr_slots = c->nr_slots,
 		.value_max = c->value_max,
 	};
-	return katomic_twin_create(&p, out);	/* -EINVAL, -ENOMEM */
+	ret = katomic_twin_create(&p, out);	/* -EINVAL, -ENOMEM */
+	if (!ret)
+		to_twin(*out)->private = true;
+	return ret;
 }
 
 static void twin_close(struct katomic *k)
