@@ -818,6 +818,27 @@ static inline int kt_adds_init(struct kt_adds *a, const struct kt_type *t,
 }
 
 /*
+ * A worker saw ADD of 1 return r: it must be start + k for a k in 1..span
+ * that no one else got; a wrong or repeated result goes in rec.
+ */
+static inline void kt_adds_note(struct kt_adds *a, __u64 r,
+				struct kt_record *rec)
+{
+	const struct kt_type *t = a->t;
+	__u64 mask = t->bits >= 64 ? ~0ULL : (1ULL << t->bits) - 1;
+	__u64 off = (r - a->start) & mask;
+
+	if (r != kt_canon(t, r) || off < 1 || off > a->span) {
+		kt_record_bad(rec, "ADD returned %#llx (offset %llu)", r, off);
+		return;
+	}
+	off--;
+	if (__atomic_fetch_or(&a->seen[off / 8], 1u << (off % 8),
+			      __ATOMIC_RELAXED) & (1u << (off % 8)))
+		kt_record_bad(rec, "ADD result %#llx returned twice", r);
+}
+
+/*
  * A worker's iters ADDs of 1 to counter id (of type a->t): how many
  * succeeded; the errors and wrong or repeated results go in rec.
  */
@@ -825,30 +846,19 @@ static inline unsigned long kt_adds_run(struct kt_adds *a, int fd, __u32 id,
 					unsigned long iters,
 					struct kt_record *rec)
 {
-	const struct kt_type *t = a->t;
-	__u64 mask = t->bits >= 64 ? ~0ULL : (1ULL << t->bits) - 1;
 	unsigned long i, ok = 0;
-	__u64 r, off;
+	__u64 r;
 
 	for (i = 0; i < iters; i++) {
-		int e = kt_do(fd, id, t->type, KATOMIC_OP_ADD, 1, 0, &r, NULL);
+		int e = kt_do(fd, id, a->t->type, KATOMIC_OP_ADD, 1, 0, &r,
+			      NULL);
 
 		if (e) {
 			kt_record_error(rec, "ADD", e);
 			continue;
 		}
 		ok++;
-		/* r is start + k for a k in 1..span that no one else got */
-		off = (r - a->start) & mask;
-		if (r != kt_canon(t, r) || off < 1 || off > a->span) {
-			kt_record_bad(rec, "ADD returned %#llx (offset %llu)",
-				      r, off);
-			continue;
-		}
-		off--;
-		if (__atomic_fetch_or(&a->seen[off / 8], 1u << (off % 8),
-				      __ATOMIC_RELAXED) & (1u << (off % 8)))
-			kt_record_bad(rec, "ADD result %#llx returned twice", r);
+		kt_adds_note(a, r, rec);
 	}
 	return ok;
 }
