@@ -15,7 +15,6 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
-#include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
@@ -162,8 +161,11 @@ static int katomic_ioc_value(struct file *file, void *arg)
 				file->f_mode & FMODE_WRITE);
 }
 
-/* Ops a batch copies in and out at a time: bounded, whatever nr says. */
-#define KATOMIC_BATCH_CHUNK	32
+/*
+ * Ops a batch copies in and out at a time, on the stack (640 bytes): no
+ * allocation at all, and none in proportion to what nr says.
+ */
+#define KATOMIC_BATCH_CHUNK	16
 
 /*
  * One op of a batch: its outcome goes into the op itself.  A signal that
@@ -197,7 +199,7 @@ static int katomic_ioc_batch(struct file *file, void *arg)
 	bool writable = file->f_mode & FMODE_WRITE;
 	struct katomic_batch *b = arg;
 	struct katomic_op __user *uops = u64_to_user_ptr(b->ops);
-	struct katomic_op *ops;
+	struct katomic_op ops[KATOMIC_BATCH_CHUNK];
 	u32 n, ran;
 	int ret = 0;
 	bool stop = false;
@@ -206,10 +208,6 @@ static int katomic_ioc_batch(struct file *file, void *arg)
 		return -EINVAL;
 	if (b->nr > katomic_max_batch)
 		return -E2BIG;
-	ops = kmalloc_array(min_t(u32, b->nr, KATOMIC_BATCH_CHUNK),
-			    sizeof(*ops), GFP_KERNEL);
-	if (!ops)
-		return -ENOMEM;
 	b->done = 0;
 	while (b->done < b->nr && !stop) {
 		n = min_t(u32, b->nr - b->done, KATOMIC_BATCH_CHUNK);
@@ -229,7 +227,6 @@ static int katomic_ioc_batch(struct file *file, void *arg)
 		if (fatal_signal_pending(current))
 			break;
 	}
-	kfree(ops);
 	return ret;
 }
 
