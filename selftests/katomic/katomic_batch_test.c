@@ -80,15 +80,6 @@ FIXTURE_TEARDOWN(batch)
 	close(self->dev);
 }
 
-static __u64 value_of(struct __test_metadata *_metadata, int fd, __u32 id,
-		      __u8 type)
-{
-	__u64 v = KT_POISON;
-
-	EXPECT_EQ(0, kt_load(fd, id, type, &v));
-	return v;
-}
-
 /* n ADDs of 1 to id (INT64) at ops, poisoned. */
 static void fill_adds(struct katomic_op *ops, unsigned int n, __u32 id)
 {
@@ -154,8 +145,8 @@ TEST_F(batch, header)
 	EXPECT_EQ(0, b.done);
 	EXPECT_EQ(-EFAULT, kt_ioctl(self->fd, KATOMIC_IOC_BATCH, NULL));
 	expect_adds(_metadata, ops, 2, 0, 0);
-	EXPECT_EQ(1000, value_of(_metadata, self->fd, self->id0,
-				 KATOMIC_TYPE_INT64));
+	EXPECT_EQ(1000, kt_value_of(_metadata, self->fd, self->id0,
+				    KATOMIC_TYPE_INT64));
 }
 
 /*
@@ -218,8 +209,8 @@ TEST_F(batch, in_order)
 		cur[k] = e.value;
 	}
 	for (k = 0; k < KT_NR_TYPES; k++)
-		EXPECT_EQ(cur[k], value_of(_metadata, self->fd,
-					   self->id0 + 1 + k, t[k].type));
+		EXPECT_EQ(cur[k], kt_value_of(_metadata, self->fd,
+					      self->id0 + 1 + k, t[k].type));
 }
 
 /* max_batch ops in one batch, many chunks: all run, in order. */
@@ -233,8 +224,8 @@ TEST_F(batch, max_batch)
 	ASSERT_EQ(0, kt_batch(self->fd, ops, n, 0, &done));
 	EXPECT_EQ(n, done);
 	expect_adds(_metadata, ops, n, n, 1000);
-	EXPECT_EQ(1000 + n, value_of(_metadata, self->fd, self->id0,
-				     KATOMIC_TYPE_INT64));
+	EXPECT_EQ(1000 + n, kt_value_of(_metadata, self->fd, self->id0,
+					KATOMIC_TYPE_INT64));
 	free(ops);
 }
 
@@ -272,7 +263,8 @@ TEST_F(batch, per_op_errors)
 	bad[1].id = info.nr_counters;
 
 	for (i = 0; i < n; i++) {
-		__u64 v = value_of(_metadata, self->fd, id, KATOMIC_TYPE_INT64);
+		__u64 v = kt_value_of(_metadata, self->fd, id,
+				      KATOMIC_TYPE_INT64);
 		int want;
 
 		one = bad[i];
@@ -315,7 +307,7 @@ TEST_F(batch, stop_and_continue)
 		unsigned int n = cases[c][0], f = cases[c][1];
 
 		/* stop */
-		v = value_of(_metadata, self->fd, id, KATOMIC_TYPE_INT64);
+		v = kt_value_of(_metadata, self->fd, id, KATOMIC_TYPE_INT64);
 		fill_adds(ops, n, id);
 		ops[f].id = undef;
 		ASSERT_EQ(0, kt_batch(self->fd, ops, n, 0, &done));
@@ -327,8 +319,8 @@ TEST_F(batch, stop_and_continue)
 		for (i = f + 1; i < n; i++)
 			EXPECT_TRUE(kt_op_untouched(&ops[i]))
 				TH_LOG("op %u after the stop at %u", i, f);
-		EXPECT_EQ(v + f, value_of(_metadata, self->fd, id,
-					  KATOMIC_TYPE_INT64));
+		EXPECT_EQ(v + f, kt_value_of(_metadata, self->fd, id,
+					     KATOMIC_TYPE_INT64));
 
 		/* continue: the others all run; two failures */
 		v += f;
@@ -351,8 +343,8 @@ TEST_F(batch, stop_and_continue)
 				EXPECT_EQ(++r, ops[i].result)
 					TH_LOG("n %u op %u", n, i);
 			}
-			EXPECT_EQ(r, value_of(_metadata, self->fd, id,
-					      KATOMIC_TYPE_INT64));
+			EXPECT_EQ(r, kt_value_of(_metadata, self->fd, id,
+						 KATOMIC_TYPE_INT64));
 		}
 	}
 }
@@ -385,7 +377,8 @@ TEST_F(batch, efault_unmapped_tail)
 			       (cases[c].straddle ? 20 : 0);
 		struct katomic_op *ops = (void *)(map + self->pg - bytes);
 		unsigned int want_done = m / KT_BATCH_CHUNK * KT_BATCH_CHUNK;
-		__u64 v = value_of(_metadata, self->fd, id, KATOMIC_TYPE_INT64);
+		__u64 v = kt_value_of(_metadata, self->fd, id,
+				      KATOMIC_TYPE_INT64);
 		__u32 done;
 		int r;
 
@@ -405,8 +398,8 @@ TEST_F(batch, efault_unmapped_tail)
 						  cases[c].straddle ?
 						  " and a half" : "");
 		expect_adds(_metadata, ops, m, want_done, v);
-		EXPECT_EQ(v + want_done, value_of(_metadata, self->fd, id,
-						  KATOMIC_TYPE_INT64))
+		EXPECT_EQ(v + want_done, kt_value_of(_metadata, self->fd, id,
+						     KATOMIC_TYPE_INT64))
 			TH_LOG("ops after the fault ran");
 	}
 	munmap(map, self->pg);
@@ -431,7 +424,8 @@ TEST_F(batch, efault_results_unwritable)
 	for (c = 0; c < KT_ARRAY_SIZE(ns); c++) {
 		unsigned int n = ns[c];
 		unsigned int want = n < KT_BATCH_CHUNK ? n : KT_BATCH_CHUNK;
-		__u64 v = value_of(_metadata, self->fd, id, KATOMIC_TYPE_INT64);
+		__u64 v = kt_value_of(_metadata, self->fd, id,
+				      KATOMIC_TYPE_INT64);
 		__u32 done;
 
 		ASSERT_EQ(0, mprotect(ops, len, PROT_READ | PROT_WRITE));
@@ -441,8 +435,8 @@ TEST_F(batch, efault_results_unwritable)
 		EXPECT_EQ(want, done) TH_LOG("n %u", n);
 		for (i = 0; i < n; i++)
 			EXPECT_TRUE(kt_op_untouched(&ops[i]));
-		EXPECT_EQ(v + want, value_of(_metadata, self->fd, id,
-					     KATOMIC_TYPE_INT64))
+		EXPECT_EQ(v + want, kt_value_of(_metadata, self->fd, id,
+						KATOMIC_TYPE_INT64))
 			TH_LOG("n %u: the first chunk's changes stand, no more", n);
 	}
 	munmap(ops, len);
@@ -484,7 +478,8 @@ TEST_F(batch, readonly_descriptor)
 	EXPECT_EQ(2, done);
 	EXPECT_EQ(-EBADF, ops[1].error);
 	EXPECT_TRUE(kt_op_untouched(&ops[2]));
-	EXPECT_EQ(1000, value_of(_metadata, self->fd, id, KATOMIC_TYPE_INT64));
+	EXPECT_EQ(1000, kt_value_of(_metadata, self->fd, id,
+				    KATOMIC_TYPE_INT64));
 	close(ro);
 }
 

@@ -64,15 +64,6 @@ FIXTURE_TEARDOWN(ctx)
 	int var = kt_ctx_new((from), CTX_N, CTX_SLOTS, CTX_VMAX, 0);	\
 	ASSERT_LE(0, var) TH_LOG("CONTEXT_NEW: %s", strerror(-var))
 
-static __u64 value_of(struct __test_metadata *_metadata, int fd, __u32 id,
-		      __u8 type)
-{
-	__u64 v = KT_POISON;
-
-	EXPECT_EQ(0, kt_load(fd, id, type, &v));
-	return v;
-}
-
 /* A slot's version and tag, through VALUE LOAD; -errno if it failed. */
 static int slot_peek(int fd, __u32 id, __u32 *tag, __u64 *version)
 {
@@ -116,7 +107,7 @@ TEST_F(ctx, isolation)
 		kt_for_each_type(tp) {
 			struct kt_type t = kt_resolve(tp, self->info.ptr_bits);
 			__u32 id = tp - kt_types;
-			__u64 cur = value_of(_metadata, a, id, t.type), r;
+			__u64 cur = kt_value_of(_metadata, a, id, t.type), r;
 			struct kt_expect e;
 			__u8 applied;
 
@@ -137,16 +128,17 @@ TEST_F(ctx, isolation)
 				EXPECT_EQ(e.result, r);
 				EXPECT_EQ(e.applied, applied);
 				cur = e.value;
-				EXPECT_EQ(cur, value_of(_metadata, a, id,
-							t.type));
-				EXPECT_EQ(7, value_of(_metadata, b, id, t.type))
+				EXPECT_EQ(cur, kt_value_of(_metadata, a, id,
+							   t.type));
+				EXPECT_EQ(7, kt_value_of(_metadata, b, id,
+							 t.type))
 					TH_LOG("%s on %s in a reached b",
 					       kt_ops[k].name, t.name);
 			}
 		}
 	}
-	EXPECT_EQ(4242, value_of(_metadata, self->fd, self->gid,
-				 KATOMIC_TYPE_INT64));
+	EXPECT_EQ(4242, kt_value_of(_metadata, self->fd, self->gid,
+				    KATOMIC_TYPE_INT64));
 
 	/* and the other way: the global context's ops never reach a or b */
 	ASSERT_EQ(0, kt_define(a, CTX_N - 1, KATOMIC_TYPE_INT64,
@@ -154,10 +146,10 @@ TEST_F(ctx, isolation)
 	for (i = 0; i < 100; i++)
 		ASSERT_EQ(0, kt_do(self->fd, self->gid, KATOMIC_TYPE_INT64,
 				   KATOMIC_OP_ADD, 1, 0, NULL, NULL));
-	EXPECT_EQ(1, value_of(_metadata, a, CTX_N - 1, KATOMIC_TYPE_INT64));
+	EXPECT_EQ(1, kt_value_of(_metadata, a, CTX_N - 1, KATOMIC_TYPE_INT64));
 	EXPECT_EQ(-ENOENT, kt_load(b, CTX_N - 1, KATOMIC_TYPE_INT64, NULL));
-	EXPECT_EQ(4342, value_of(_metadata, self->fd, self->gid,
-				 KATOMIC_TYPE_INT64));
+	EXPECT_EQ(4342, kt_value_of(_metadata, self->fd, self->gid,
+				    KATOMIC_TYPE_INT64));
 
 	/* value slots too, when the module has them */
 	if (self->info.features & KATOMIC_FEAT_VALUES) {
@@ -199,7 +191,7 @@ TEST_F(ctx, no_nested)
 	EXPECT_EQ(-ENOTTY, kt_ctx_new(a, 3, 0, 0, 0));
 	EXPECT_EQ(-ENOTTY, kt_ctx_new(a, 0, 0, 0, KATOMIC_CTX_CLOEXEC));
 	EXPECT_EQ(-ENOTTY, kt_ioctl(a, KATOMIC_IOC_CONTEXT_NEW, &bad));
-	EXPECT_EQ(5, value_of(_metadata, a, 2, KATOMIC_TYPE_INT32));
+	EXPECT_EQ(5, kt_value_of(_metadata, a, 2, KATOMIC_TYPE_INT32));
 	close(a);
 }
 
@@ -364,9 +356,9 @@ TEST_F(ctx, dup)
 	ASSERT_LE(0, d);
 	ASSERT_EQ(0, kt_do(d, 0, KATOMIC_TYPE_UINT64, KATOMIC_OP_ADD, 5, 0,
 			   NULL, NULL));
-	EXPECT_EQ(15, value_of(_metadata, c, 0, KATOMIC_TYPE_UINT64));
+	EXPECT_EQ(15, kt_value_of(_metadata, c, 0, KATOMIC_TYPE_UINT64));
 	close(c);
-	EXPECT_EQ(15, value_of(_metadata, d, 0, KATOMIC_TYPE_UINT64));
+	EXPECT_EQ(15, kt_value_of(_metadata, d, 0, KATOMIC_TYPE_UINT64));
 	close(d);
 }
 
@@ -399,7 +391,8 @@ TEST_F(ctx, fork)
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
 			TH_LOG("a child's ADD failed: %#x", status);
 	}
-	EXPECT_EQ(kids * adds, value_of(_metadata, c, 1, KATOMIC_TYPE_INT64));
+	EXPECT_EQ(kids * adds, kt_value_of(_metadata, c, 1,
+					   KATOMIC_TYPE_INT64));
 	close(c);
 }
 
@@ -432,7 +425,7 @@ TEST_F(ctx, scm_rights)
 	/* the creator is gone; the context is in flight in the socket */
 	got = kt_recv_fd(sv[0]);
 	ASSERT_LE(0, got) TH_LOG("recvmsg: %s", strerror(-got));
-	EXPECT_EQ(1234, value_of(_metadata, got, 5, KATOMIC_TYPE_UINT32));
+	EXPECT_EQ(1234, kt_value_of(_metadata, got, 5, KATOMIC_TYPE_UINT32));
 
 	/* and from the parent to a child */
 	pid = fork();
@@ -448,7 +441,7 @@ TEST_F(ctx, scm_rights)
 	ASSERT_EQ(0, kt_send_fd(sv[0], got));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	EXPECT_EQ(1235, value_of(_metadata, got, 5, KATOMIC_TYPE_UINT32));
+	EXPECT_EQ(1235, kt_value_of(_metadata, got, 5, KATOMIC_TYPE_UINT32));
 	close(got);
 	close(sv[0]);
 	close(sv[1]);
@@ -505,7 +498,7 @@ TEST_F(ctx, pins_module)
 		ASSERT_NE(0, r) TH_LOG("the module went with a context open");
 	}
 	ASSERT_EQ(0, kt_define(c[0], 0, KATOMIC_TYPE_INT64, 0, 3));
-	EXPECT_EQ(3, value_of(_metadata, c[0], 0, KATOMIC_TYPE_INT64));
+	EXPECT_EQ(3, kt_value_of(_metadata, c[0], 0, KATOMIC_TYPE_INT64));
 	close(c[0]);
 	EXPECT_EQ(r0 - 1, mod_refcnt()) TH_LOG("after the last close");
 }
@@ -530,11 +523,10 @@ static void leak_child(int dev, const char *cg, unsigned long cycles,
 	struct leak_report rep = { .step = STEP_ERR };
 	int held[LEAK_HOLD];
 	unsigned long i;
-	char pid[32], go;
+	char go;
 	int c;
 
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	rep.err = kt_cg_write(cg, "cgroup.procs", pid);
+	rep.err = kt_cg_join(cg);
 	for (i = 0; !rep.err && i < 200 + cycles; i++) {
 		c = kt_ctx_new(dev, 16, 4, 64, i % 2 ? KATOMIC_CTX_CLOEXEC : 0);
 		if (c < 0) {
@@ -569,25 +561,6 @@ static void leak_child(int dev, const char *cg, unsigned long cycles,
 	_exit(0);
 }
 
-/*
- * Poll until lo <= kernel memory <= hi or the deadline: the last figure.
- * (Statistics reach memory.stat when rstat is flushed, files and their
- * dentries are freed after an RCU grace period.)
- */
-static long long leak_poll(const char *cg, long long lo, long long hi,
-			   double secs)
-{
-	double t0 = kt_now();
-	long long m;
-
-	for (;;) {
-		m = kt_cg_kernel(cg);
-		if (m < 0 || (m >= lo && m <= hi) || kt_now() - t0 > secs)
-			return m;
-		usleep(20000);
-	}
-}
-
 static void leak_expect(struct __test_metadata *_metadata, int from_child,
 			char step)
 {
@@ -618,8 +591,7 @@ TEST_F(ctx, no_leak)
 	if (r)
 		TH_LOG("+memory in %s: %s (may be on already)", root,
 		       strerror(-r));
-	snprintf(cg, sizeof(cg), "%s/katomic-ctx-%d", root, getpid());
-	ASSERT_EQ(0, mkdir(cg, 0755));
+	ASSERT_EQ(0, kt_cg_child(cg, sizeof(cg), root, "katomic-ctx"));
 	if (kt_cg_kernel(cg) < 0) {
 		rmdir(cg);
 		SKIP(return, "%s/memory.stat has no kernel line", cg);
@@ -654,7 +626,7 @@ TEST_F(ctx, no_leak)
 	ASSERT_EQ(1, write(to_child[1], "g", 1));
 	leak_expect(_metadata, from_child[0], STEP_CYCLED);
 	TH_LOG("%lu create/close cycles: %.2f s", cycles, kt_now() - t0);
-	after = leak_poll(cg, 0, base + tol, 10);
+	after = kt_cg_poll(cg, 0, base + tol, 10, NULL);
 	pcpu1 = kt_meminfo("Percpu");
 	EXPECT_GE(base + tol, after)
 		TH_LOG("kernel memory of the cgroup: %lld before, %lld after %lu cycles",
@@ -667,7 +639,7 @@ TEST_F(ctx, no_leak)
 	/* the measure can fail: live contexts are charged to the cgroup */
 	ASSERT_EQ(1, write(to_child[1], "g", 1));
 	leak_expect(_metadata, from_child[0], STEP_HOLD);
-	held = leak_poll(cg, after + LEAK_HOLD * 1024LL, LLONG_MAX, 5);
+	held = kt_cg_poll(cg, after + LEAK_HOLD * 1024LL, LLONG_MAX, 5, NULL);
 	EXPECT_LE(after + LEAK_HOLD * 1024LL, held)
 		TH_LOG("%d contexts held: %lld, from %lld", LEAK_HOLD, held,
 		       after);
@@ -679,7 +651,7 @@ TEST_F(ctx, no_leak)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 	/* the child's exit closed its 256: back to the base */
-	after = leak_poll(cg, 0, base + tol, 10);
+	after = kt_cg_poll(cg, 0, base + tol, 10, NULL);
 	EXPECT_GE(base + tol, after) TH_LOG("after exit: %lld", after);
 	rmdir(cg);
 	if (mounted)

@@ -3,8 +3,8 @@
  * Helpers of the katomic selftests for private contexts, the batch ioctl
  * and io_uring (issue 5): CONTEXT_NEW and BATCH wrappers, a raw io_uring
  * ring (no liburing: Debian's 2.3 has no uring_cmd helper and no 32-bit
- * static library), descriptor passing over a unix socket, the memory
- * figures a leak check reads, and a seeded random op generator.
+ * static library), descriptor passing over a unix socket, and a seeded
+ * random op generator.
  *
  * Include after katomic_test.h.
  */
@@ -12,9 +12,7 @@
 #define KATOMIC_CTX_H
 
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -350,89 +348,6 @@ static inline int kt_recv_fd(int sock)
 		return -EBADMSG;
 	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	return fd;
-}
-
-/* ---- memory figures ----------------------------------------------------- */
-
-static inline int kt_cg_write(const char *dir, const char *file, const char *s)
-{
-	char path[512];
-	int fd, r = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/*
- * The number after "key" and blanks (or ':') in path, or -errno
- * (-ENOENT: no such key).
- */
-static inline long long kt_file_key(const char *path, const char *key)
-{
-	char line[256];
-	size_t n = strlen(key);
-	long long v = -ENOENT;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) &&
-		    (line[n] == ' ' || line[n] == ':')) {
-			v = strtoll(line + n + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
-/* /proc/meminfo's figure for key, in bytes, or -errno. */
-static inline long long kt_meminfo(const char *key)
-{
-	long long v = kt_file_key("/proc/meminfo", key);
-
-	return v < 0 ? v : v * 1024;
-}
-
-/* A cgroup's kernel memory (memory.stat "kernel"), in bytes, or -errno. */
-static inline long long kt_cg_kernel(const char *cg)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/memory.stat", cg);
-	return kt_file_key(path, "kernel");
-}
-
-/* Where cgroup2 is mounted (mounted at /sys/fs/cgroup if nowhere). */
-static inline int kt_cg_root(char *dir, size_t size, bool *mounted)
-{
-	char line[512], mnt[256], type[64];
-	FILE *f = fopen("/proc/self/mounts", "re");
-	int r = -ENOENT;
-
-	*mounted = false;
-	if (!f)
-		return -errno;
-	while (r && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %255s %63s", mnt, type) == 2 &&
-		    !strcmp(type, "cgroup2")) {
-			snprintf(dir, size, "%s", mnt);
-			r = 0;
-		}
-	fclose(f);
-	if (!r)
-		return 0;
-	if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL))
-		return -errno;
-	snprintf(dir, size, "/sys/fs/cgroup");
-	*mounted = true;
-	return 0;
 }
 
 /* ---- a seeded random op ------------------------------------------------- */

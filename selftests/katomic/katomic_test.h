@@ -2,7 +2,8 @@
 /*
  * Shared helpers of the katomic selftests: raw ioctl wrappers over
  * <linux/katomic.h>, the type and op tables expanded from the uapi X-macros,
- * and a reference model of every counter op that tests compare against.
+ * a reference model of every counter op that tests compare against, and
+ * the cgroup memory figures the leak checks read.
  *
  * Include after kselftest_harness.h.
  */
@@ -20,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -560,6 +563,16 @@ static inline void kt_query_poisoned(struct katomic_define *q, __u32 id)
 	q->param = KT_POISON;
 }
 
+/* id's value, read by LOAD; EXPECTs the LOAD to succeed (else KT_POISON). */
+static inline __u64 kt_value_of(struct __test_metadata *_metadata, int fd,
+				__u32 id, __u8 type)
+{
+	__u64 v = KT_POISON;
+
+	EXPECT_EQ(0, kt_load(fd, id, type, &v));
+	return v;
+}
+
 /* ---- sysfs ------------------------------------------------------------- */
 
 /* Read a module parameter; base 0, so "0600" reads as octal. */
@@ -620,6 +633,130 @@ static inline __u64 kt_rand(__u64 *state)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
+}
+
+/* ---- cgroups and memory figures ----------------------------------------- */
+
+/* Write s to dir's file: 0 or -errno. */
+static inline int kt_cg_write(const char *dir, const char *file, const char *s)
+{
+	char path[512];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/*
+ * The number after "key" and blanks (or ':') in path, or -errno
+ * (-ENOENT: no such key).
+ */
+static inline long long kt_file_key(const char *path, const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	long long v = -ENOENT;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) &&
+		    (line[n] == ' ' || line[n] == ':')) {
+			v = strtoll(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* /proc/meminfo's figure for key, in bytes, or -errno. */
+static inline long long kt_meminfo(const char *key)
+{
+	long long v = kt_file_key("/proc/meminfo", key);
+
+	return v < 0 ? v : v * 1024;
+}
+
+/* Where cgroup2 is mounted (mounted at /sys/fs/cgroup if nowhere). */
+static inline int kt_cg_root(char *dir, size_t size, bool *mounted)
+{
+	char line[512], mnt[256], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	int r = -ENOENT;
+
+	*mounted = false;
+	if (!f)
+		return -errno;
+	while (r && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %255s %63s", mnt, type) == 2 &&
+		    !strcmp(type, "cgroup2")) {
+			snprintf(dir, size, "%s", mnt);
+			r = 0;
+		}
+	fclose(f);
+	if (!r)
+		return 0;
+	if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL))
+		return -errno;
+	snprintf(dir, size, "/sys/fs/cgroup");
+	*mounted = true;
+	return 0;
+}
+
+/* Make cg, root's child "name.<our pid>": 0 or -errno (cg set either way). */
+static inline int kt_cg_child(char *cg, size_t size, const char *root,
+			      const char *name)
+{
+	snprintf(cg, size, "%s/%s.%d", root, name, getpid());
+	return mkdir(cg, 0755) ? -errno : 0;
+}
+
+/* Move the calling process into cg: 0 or -errno. */
+static inline int kt_cg_join(const char *cg)
+{
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d\n", getpid());
+	return kt_cg_write(cg, "cgroup.procs", pid);
+}
+
+/* A cgroup's kernel memory (memory.stat "kernel"), in bytes, or -errno. */
+static inline long long kt_cg_kernel(const char *cg)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/memory.stat", cg);
+	return kt_file_key(path, "kernel");
+}
+
+/*
+ * Poll cg's kernel memory until lo <= figure <= hi, an error, or secs
+ * passed: the last figure read; the time it took in *took (if not NULL).
+ * (Statistics reach memory.stat when the memcg rstat is flushed, and what
+ * is freed after an RCU grace period goes later still.)
+ */
+static inline long long kt_cg_poll(const char *cg, long long lo, long long hi,
+				   double secs, double *took)
+{
+	double t0 = kt_now(), t;
+	long long m;
+
+	for (;;) {
+		m = kt_cg_kernel(cg);
+		t = kt_now() - t0;
+		if (took)
+			*took = t;
+		if (m < 0 || (m >= lo && m <= hi) || t > secs)
+			return m;
+		usleep(20000);
+	}
 }
 
 /* ---- threads and CPUs ---------------------------------------------------- */

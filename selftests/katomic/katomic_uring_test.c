@@ -66,15 +66,6 @@ FIXTURE_TEARDOWN(uring)
 	close(self->dev);
 }
 
-static __u64 value_of(struct __test_metadata *_metadata, int fd, __u32 id,
-		      __u8 type)
-{
-	__u64 v = KT_POISON;
-
-	EXPECT_EQ(0, kt_load(fd, id, type, &v));
-	return v;
-}
-
 /* One URING_CMD with any cmd_op on ring r: the completion's res. */
 static int raw_cmd(struct __test_metadata *_metadata, struct kt_ring *r,
 		   int fd, __u32 cmd_op, const struct katomic_op *o,
@@ -107,7 +98,7 @@ TEST_F(uring, ring_without_big_entries)
 			TH_LOG("ring flags %#x", flags[i]);
 		kt_ring_close(&r);
 	}
-	EXPECT_EQ(10, value_of(_metadata, self->ctx, 0, KATOMIC_TYPE_INT64))
+	EXPECT_EQ(10, kt_value_of(_metadata, self->ctx, 0, KATOMIC_TYPE_INT64))
 		TH_LOG("a refused command ran");
 }
 
@@ -132,7 +123,7 @@ TEST_F(uring, unknown_cmd_op)
 					   cmds[i], &o, &c))
 			TH_LOG("cmd_op %#x", cmds[i]);
 	}
-	EXPECT_EQ(10, value_of(_metadata, self->ctx, 0, KATOMIC_TYPE_INT64));
+	EXPECT_EQ(10, kt_value_of(_metadata, self->ctx, 0, KATOMIC_TYPE_INT64));
 }
 
 /*
@@ -185,8 +176,8 @@ TEST_F(uring, results)
 					cur = e.value;
 				}
 			}
-			EXPECT_EQ(cur, value_of(_metadata, fds[f], ids[f],
-						t.type));
+			EXPECT_EQ(cur, kt_value_of(_metadata, fds[f], ids[f],
+						   t.type));
 		}
 		kt_undefine(fds[f], ids[f]);
 	}
@@ -218,7 +209,7 @@ TEST_F(uring, errors)
 					KATOMIC_IOC_OP, &bad[i], &c))
 			TH_LOG("bad op %u", i);
 	}
-	EXPECT_EQ(3, value_of(_metadata, self->ctx, 0, KATOMIC_TYPE_INT32));
+	EXPECT_EQ(3, kt_value_of(_metadata, self->ctx, 0, KATOMIC_TYPE_INT32));
 
 	ro = open(KT_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, ro);
@@ -236,8 +227,9 @@ TEST_F(uring, errors)
 		if (load)
 			EXPECT_EQ(77, c.big[0]);
 	}
-	EXPECT_EQ(77, value_of(_metadata, self->dev,
-			       self->info.nr_counters - 1, KATOMIC_TYPE_INT64));
+	EXPECT_EQ(77, kt_value_of(_metadata, self->dev,
+				  self->info.nr_counters - 1,
+				  KATOMIC_TYPE_INT64));
 	kt_undefine(self->dev, self->info.nr_counters - 1);
 	close(ro);
 }
@@ -397,10 +389,10 @@ TEST_F(uring, differential)
 	EXPECT_EQ(0, mism) TH_LOG("%lu of %lu ops differ", mism, n);
 	for (k = 0; k < KT_NR_TYPES; k++) {
 		__u8 type = kt_types[k].type;
-		__u64 v0 = value_of(_metadata, fd[0], k, type);
+		__u64 v0 = kt_value_of(_metadata, fd[0], k, type);
 
-		EXPECT_EQ(v0, value_of(_metadata, fd[1], k, type));
-		EXPECT_EQ(v0, value_of(_metadata, fd[2], k, type));
+		EXPECT_EQ(v0, kt_value_of(_metadata, fd[1], k, type));
+		EXPECT_EQ(v0, kt_value_of(_metadata, fd[2], k, type));
 	}
 	/* the sequence is not trivial: some fail, most do not */
 	EXPECT_LT(n / 100, errs + (n < 1000 ? n : 0));

@@ -1837,68 +1837,6 @@ FIXTURE(mem) {
 #define KV_KIND_FIXTURE mem
 KV_KIND_VARIANTS(RES)
 
-static int cg_write(const char *dir, const char *file, const char *s)
-{
-	char path[512];
-	int fd, r = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/* The number after "key " in dir's file, or -errno (-ENOENT: no key). */
-static long long cg_read(const char *dir, const char *file, const char *key)
-{
-	char path[512], line[256];
-	size_t n = strlen(key);
-	long long v = -ENOENT;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ' ') {
-			v = strtoll(line + n + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
-/* Where cgroup2 is mounted (mounted at /sys/fs/cgroup if nowhere). */
-static int cg_root(char *dir, size_t size, bool *mounted)
-{
-	char line[512], mnt[256], type[64];
-	FILE *f = fopen("/proc/self/mounts", "re");
-	int r = -ENOENT;
-
-	*mounted = false;
-	if (!f)
-		return -errno;
-	while (r && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %255s %63s", mnt, type) == 2 &&
-		    !strcmp(type, "cgroup2")) {
-			snprintf(dir, size, "%s", mnt);
-			r = 0;
-		}
-	fclose(f);
-	if (!r)
-		return 0;
-	if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL))
-		return -errno;
-	snprintf(dir, size, "/sys/fs/cgroup");
-	*mounted = true;
-	return 0;
-}
-
 FIXTURE_SETUP(mem)
 {
 	self->to_child = self->from_child = -1;
@@ -2065,13 +2003,11 @@ static bool mem_wait(int fd)
 /* The child: join cg, then DEFINE, the ops, hold, UNDEFINE at each go. */
 static void mem_child_run(struct mem_child *c, const char *cg, int in, int out)
 {
-	char pid[32];
 	unsigned long i;
 	unsigned int k;
 	int r;
 
-	snprintf(pid, sizeof(pid), "%d\n", getpid());
-	r = cg_write(cg, "cgroup.procs", pid);
+	r = kt_cg_join(cg);
 	c->rep.step = r ? 'E' : 'J';
 	c->rep.first_r = r;
 	if (!mem_send(out, &c->rep) || r || !mem_wait(in))
@@ -2129,31 +2065,6 @@ static struct mem_child *mem_child_alloc(int fd, __u32 vmax, __u8 sync,
 	return c;
 }
 
-/* The cgroup's kernel memory, in bytes: -errno if it cannot be read. */
-static long long mem_kernel(const char *cg)
-{
-	return cg_read(cg, "memory.stat", "kernel");
-}
-
-/*
- * Poll the cgroup's kernel memory until ok(figure) or the deadline; the
- * last figure read.
- */
-static long long mem_poll(const char *cg, long long lo, long long hi,
-			  double secs, double *took)
-{
-	double t0 = kt_now();
-	long long m;
-
-	for (;;) {
-		m = mem_kernel(cg);
-		*took = kt_now() - t0;
-		if (m < 0 || (m >= lo && m <= hi) || *took > secs)
-			return m;
-		usleep(20000);
-	}
-}
-
 static void mem_expect_report(struct __test_metadata *_metadata,
 			      const struct mem_report *rep, char step)
 {
@@ -2188,17 +2099,16 @@ TEST_F_TIMEOUT(mem, memory, 120)
 	char go = 'g';
 
 	KV_NEED_VALUES(self);
-	r = cg_root(self->root, sizeof(self->root), &self->mounted);
+	r = kt_cg_root(self->root, sizeof(self->root), &self->mounted);
 	if (r)
 		SKIP(return, "no cgroup2 hierarchy: %s", strerror(-r));
-	if (cg_write(self->root, "cgroup.subtree_control", "+memory"))
+	if (kt_cg_write(self->root, "cgroup.subtree_control", "+memory"))
 		SKIP(return, "no memory controller in %s: %s", self->root,
 		     strerror(errno));
-	snprintf(self->cg, sizeof(self->cg), "%s/katomic_value_test.%d",
-		 self->root, getpid());
-	ASSERT_EQ(0, mkdir(self->cg, 0755)) TH_LOG("%s: %s", self->cg,
-						  strerror(errno));
-	base = mem_kernel(self->cg);
+	r = kt_cg_child(self->cg, sizeof(self->cg), self->root,
+			"katomic_value_test");
+	ASSERT_EQ(0, r) TH_LOG("%s: %s", self->cg, strerror(-r));
+	base = kt_cg_kernel(self->cg);
 	if (base < 0)
 		SKIP(return, "%s/memory.stat has no kernel line: %s",
 		     self->cg, strerror(-base));
@@ -2224,7 +2134,7 @@ TEST_F_TIMEOUT(mem, memory, 120)
 	tol = (2 * ncpu + 1) * (long long)pg;
 	ASSERT_EQ(sizeof(rep), read(self->from_child, &rep, sizeof(rep)));
 	mem_expect_report(_metadata, &rep, 'J');
-	base = mem_kernel(self->cg);
+	base = kt_cg_kernel(self->cg);
 	ASSERT_LE(0, base);
 
 	t0 = kt_now();
@@ -2234,7 +2144,7 @@ TEST_F_TIMEOUT(mem, memory, 120)
 	mem_expect_report(_metadata, &rep, 'H');
 	/* the slots' values are charged to the cgroup, and seen */
 	need = (long long)MEM_SLOTS * self->info.value_max;
-	held = mem_poll(self->cg, base + need - tol, LLONG_MAX, 10, &took);
+	held = kt_cg_poll(self->cg, base + need - tol, LLONG_MAX, 10, &took);
 	TH_LOG("%s: %lu ops in %.2f s; kernel memory %lld at the start, %lld holding %u values of %u bytes",
 	       kt_sync_name(variant->sync), rep.ops, secs, base, held,
 	       MEM_SLOTS, self->info.value_max);
@@ -2249,7 +2159,7 @@ TEST_F_TIMEOUT(mem, memory, 120)
 	ASSERT_EQ(1, write(self->to_child, &go, 1));
 	ASSERT_EQ(sizeof(rep), read(self->from_child, &rep, sizeof(rep)));
 	mem_expect_report(_metadata, &rep, 'D');
-	back = mem_poll(self->cg, base - tol, base + tol, 30, &took);
+	back = kt_cg_poll(self->cg, base - tol, base + tol, 30, &took);
 	TH_LOG("%s: after UNDEFINE %lld (%+lld, tolerance %lld) in %.2f s",
 	       kt_sync_name(variant->sync), back, back - base, tol, took);
 	EXPECT_LE(back, base + tol)
