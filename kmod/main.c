@@ -215,9 +215,13 @@ static int katomic_ioc_batch(struct file *file, void *arg)
 			ret = -EFAULT;
 			break;
 		}
-		for (ran = 0; ran < n && !stop; ran++)
-			stop = katomic_batch_one(ctx, &ops[ran], writable) &&
-			       !(b->flags & KATOMIC_BATCH_CONTINUE);
+		for (ran = 0; ran < n && !stop; ran++) {
+			ret = katomic_batch_one(ctx, &ops[ran], writable);
+			/* A pending signal stops even a CONTINUE batch. */
+			stop = ret == -EINTR ||
+			       (ret && !(b->flags & KATOMIC_BATCH_CONTINUE));
+		}
+		ret = 0;
 		/* They ran: done counts them even if their results fault. */
 		if (copy_to_user(uops + b->done, ops, ran * sizeof(*ops)))
 			ret = -EFAULT;
