@@ -9,6 +9,8 @@
 #                        value slots, print the study tables (hammer, tear)
 #   make study           the README's study figures: 10 runs of none, 10^7
 #                        ops of every other kind, the tear study (~4 min)
+#   make bench-uring     the README's batch and io_uring figures: the
+#                        liburing demo in the VM at B = 1, 16, 256 (~2 min)
 #   make vm              the module built for the VM's kernel (Debian 6.1)
 #   make lint            checkpatch --strict and sparse on kmod/ and uapi/
 #
@@ -20,7 +22,8 @@ O ?= $(CURDIR)/build
 KATOMIC_CACHE ?= $(HOME)/.cache/katomic
 export KATOMIC_CACHE
 
-.PHONY: all module userspace selftests check demo study vm lint clean help
+.PHONY: all module userspace selftests check demo study bench-uring vm lint \
+	clean help
 
 all: module userspace selftests
 
@@ -60,10 +63,13 @@ demo:
 study:
 	scripts/study.sh
 
+bench-uring:
+	scripts/bench-uring.sh
+
 clean:
 	-test -f "$(KDIR)/Makefile" && $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean
 	rm -rf "$(O)" kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
 	  kmod/modules.order modules.order Module.symvers .*.cmd
 
 help:
-	@sed -n '3,14s/^# \{0,1\}//p' Makefile
+	@sed -n '3,16s/^# \{0,1\}//p' Makefile

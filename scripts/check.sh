@@ -99,7 +99,7 @@ run testbed scripts/test-vm.sh
 if [ "$built" = 1 ]; then
 	adds=(--add "$top/scripts/vm-selftests.sh")
 	for t in "$O"/selftests/katomic/*_test "$O"/selftests/katomic/*_test32 \
-		 "$O"/vmtests/katomic_*_test; do
+		 "$O"/vmtests/katomic_*_test "$O"/bin/uring_demo; do
 		[ -x "$t" ] && adds+=(--add "$t")
 	done
 	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \

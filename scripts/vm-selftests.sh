@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs inside the test-bed guest (busybox sh): the module lifecycle test with
 # the module unloaded, then every other katomic selftest against the loaded
-# module (the *_test32 programs are 32-bit: the compat_ioctl path), then a
-# clean rmmod.  Exits non-zero if anything failed.
+# module (the *_test32 programs are 32-bit: the compat_ioctl path) and the
+# liburing demo if it is there, then a clean rmmod.  Exits non-zero if
+# anything failed.
 ko=${KATOMIC_KO:-/katomic.ko}
 rc=0
 
@@ -16,6 +17,23 @@ for t in /bin/katomic_*_test /bin/katomic_*_test32; do
 	[ -x "$t" ] || continue
 	"$t" || rc=1
 done
+# The liburing demo, small: every completion is checked against the
+# result it must have (uring_demo exits 1 on the first that is not).
+if [ -x /bin/uring_demo ]; then
+	n=0 bad=0
+	echo "TAP version 13"
+	echo "1..3"
+	for b in 1 16 256; do
+		n=$((n + 1))
+		if /bin/uring_demo -n 4096 -b $b -r 1; then
+			echo "ok $n uring_demo -b $b"
+		else
+			echo "not ok $n uring_demo -b $b"
+			bad=$((bad + 1)) rc=1
+		fi
+	done
+	echo "# Totals: pass:$((n - bad)) fail:$bad xfail:0 xpass:0 skip:0 error:0"
+fi
 if ! rmmod katomic; then
 	echo "vm-selftests: rmmod katomic failed"
 	rc=1
