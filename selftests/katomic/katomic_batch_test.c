@@ -705,7 +705,7 @@ TEST(mutex_eintr)
 	}
 	ASSERT_EQ(0, kt_load(fd, 0, KATOMIC_TYPE_INT64, &v));
 	EXPECT_EQ(ok, v) TH_LOG("the counter is not the ADDs reported done");
-	EXPECT_EQ(ok * (ok + 1) / 2, sum)
+	EXPECT_EQ((__u64)ok * (ok + 1) / 2, sum)
 		TH_LOG("the results are not 1..%lu, each once", ok);
 	TH_LOG("%u threads, %lu calls, %lu signals in %.1f s: %lu ADDs done, -EINTR %lu in batches, %lu through io_uring",
 	       E_THREADS, calls, sent, kt_now() - t0, ok, eintr[0],
