@@ -15,9 +15,10 @@
  * i % COUNTERS, so the result of every op is known in advance: each is
  * checked, after the clock stops, so that the timing is the path's alone.
  * Each way runs R times, round-robin; the table shows the medians and
- * their ratios to the ioctl and to the NOP ioctl.  A last row, "user
- * copy", is a yardstick, not a way: each op's 40 bytes copied in and out
- * in user space, as the kernel copies them (see run_copy()).
+ * their ratios to the ioctl and to the NOP ioctl.  Three more rows are
+ * yardsticks, not ways: the batch ioctl over ops refused at the first
+ * check, io_uring's own NOP, and each op's 40 bytes copied in and out in
+ * user space (see run_batch_floor() and run_copy()).
  *
  * Debian's liburing 2.3 has no io_uring_prep_uring_cmd(): prep_op() fills
  * the 128-byte SQE by hand.  Plain ABI and liburing only, no libkatomic,
@@ -48,6 +49,7 @@ static int ctx;			/* the private context's descriptor */
 static struct katomic_op *ops;	/* nr_ops of them */
 static __u64 *expected;		/* what each op must return */
 static __u64 *results;		/* what each op returned */
+static struct katomic_op *bad_ops;	/* ops[] with flags 1: refused */
 static int *errors;		/* and its error (0, or -errno) */
 
 static double now_ns(void)
@@ -156,7 +158,35 @@ static void run_batch(void)
 }
 
 /*
- * Not a path: the bytes one ioctl per op moves between user and kernel
+ * Yardsticks: not ways to run the ops, but what the ways cannot go below.
+ *
+ * batch floor: the batch ioctl over ops that the module refuses at its
+ * first check (flags != 0: -EINVAL), so it copies each op in and out and
+ * runs no counter op: the batch machinery alone.
+ */
+static void run_batch_floor(void)
+{
+	unsigned int i, n;
+
+	for (i = 0; i < nr_ops; i++)
+		bad_ops[i].error = 0;
+	for (i = 0; i < nr_ops; i += n) {
+		n = nr_ops - i < batch ? nr_ops - i : batch;
+		struct katomic_batch b = { .ops = (uintptr_t)&bad_ops[i],
+					   .nr = n,
+					   .flags = KATOMIC_BATCH_CONTINUE };
+
+		if (ioctl(ctx, KATOMIC_IOC_BATCH, &b))
+			die("batch");
+	}
+	for (i = 0; i < nr_ops; i++) {	/* each must have been refused */
+		results[i] = expected[i];
+		errors[i] = bad_ops[i].error == -EINVAL ? 0 : -EPROTO;
+	}
+}
+
+/*
+ * user copy: the bytes one ioctl per op moves between user and kernel
  * (the op in, 40 bytes, and back out), copied in user space.  On hardware
  * that is a few ns against a syscall's 100-300; under QEMU's TCG it is a
  * good part of a syscall, which is why the ratios there are what they are.
@@ -178,24 +208,35 @@ static void run_copy(void)
 
 static struct io_uring ring;
 
+enum sqe_kind {
+	SQE_FD,		/* URING_CMD on the context's descriptor */
+	SQE_FIXED,	/* the same, the context a registered file */
+	SQE_NOP,	/* IORING_OP_NOP: io_uring's own floor (a yardstick) */
+};
+
 /*
  * One counter op as an SQE: the op goes into the command area, which a
- * ring set up with IORING_SETUP_SQE128 makes 80 bytes long.  With @fixed,
- * sqe->fd is the index of the context in the ring's registered files.
+ * ring set up with IORING_SETUP_SQE128 makes 80 bytes long.  With
+ * SQE_FIXED, sqe->fd is the index of the context in the ring's registered
+ * files; SQE_NOP makes a NOP that io_uring completes with res 0.
  */
 static void prep_op(struct io_uring_sqe *sqe, const struct katomic_op *op,
-		    __u64 user_data, bool fixed)
+		    __u64 user_data, enum sqe_kind kind)
 {
 	memset(sqe, 0, offsetof(struct io_uring_sqe, cmd));
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = fixed ? 0 : ctx;
-	sqe->flags = fixed ? IOSQE_FIXED_FILE : 0;
-	sqe->cmd_op = KATOMIC_IOC_OP;
 	sqe->user_data = user_data;
+	if (kind == SQE_NOP) {
+		sqe->opcode = IORING_OP_NOP;
+		return;
+	}
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = kind == SQE_FIXED ? 0 : ctx;
+	sqe->flags = kind == SQE_FIXED ? IOSQE_FIXED_FILE : 0;
+	sqe->cmd_op = KATOMIC_IOC_OP;
 	memcpy(sqe->cmd, op, sizeof(*op));
 }
 
-static void run_uring_on(bool fixed)
+static void run_uring_on(enum sqe_kind kind)
 {
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
@@ -210,7 +251,7 @@ static void run_uring_on(bool fixed)
 				fprintf(stderr, "uring_demo: the ring is full\n");
 				exit(1);
 			}
-			prep_op(sqe, &ops[i + k], i + k, fixed);
+			prep_op(sqe, &ops[i + k], i + k, kind);
 		}
 		/* One io_uring_enter: submit n, wait for n completions. */
 		ret = io_uring_submit_and_wait(&ring, n);
@@ -229,8 +270,15 @@ static void run_uring_on(bool fixed)
 				fprintf(stderr, "uring_demo: a completion for no op\n");
 				exit(1);
 			}
-			results[cqe->user_data] = cqe->big_cqe[0];
-			errors[cqe->user_data] = cqe->res < 0 ? cqe->res : 0;
+			if (kind == SQE_NOP) {	/* nothing to check but res */
+				results[cqe->user_data] =
+					expected[cqe->user_data];
+				errors[cqe->user_data] = cqe->res ? -EPROTO : 0;
+			} else {
+				results[cqe->user_data] = cqe->big_cqe[0];
+				errors[cqe->user_data] =
+					cqe->res < 0 ? cqe->res : 0;
+			}
 			io_uring_cqe_seen(&ring, cqe);
 		}
 	}
@@ -238,12 +286,17 @@ static void run_uring_on(bool fixed)
 
 static void run_uring(void)
 {
-	run_uring_on(false);
+	run_uring_on(SQE_FD);
 }
 
 static void run_uring_fixed(void)
 {
-	run_uring_on(true);
+	run_uring_on(SQE_FIXED);
+}
+
+static void run_uring_nop(void)
+{
+	run_uring_on(SQE_NOP);
 }
 
 /* Timing -------------------------------------------------------------- */
@@ -303,9 +356,13 @@ int main(int argc, char **argv)
 		{ .name = "batch", .run = run_batch },
 		{ .name = "uring", .run = run_uring },
 		{ .name = "uring+fix", .run = run_uring_fixed },
+		/* yardsticks from here on */
+		{ .name = "batch floor", .run = run_batch_floor },
+		{ .name = "uring nop", .run = run_uring_nop },
 		{ .name = "user copy", .run = run_copy },
 	};
 	const unsigned int nr_paths = sizeof(paths) / sizeof(paths[0]);
+	const unsigned int nr_ways = 5;
 	struct katomic_context c = { .nr_counters = COUNTERS,
 				     .flags = KATOMIC_CTX_CLOEXEC };
 	struct katomic_info info;
@@ -373,9 +430,15 @@ int main(int argc, char **argv)
 	expected = calloc(nr_ops, sizeof(*expected));
 	results = calloc(nr_ops, sizeof(*results));
 	errors = calloc(nr_ops, sizeof(*errors));
-	if (!ops || !expected || !results || !errors) {
+	bad_ops = calloc(nr_ops, sizeof(*bad_ops));
+	if (!ops || !expected || !results || !errors || !bad_ops) {
 		errno = ENOMEM;
 		die("calloc");
+	}
+	reset();
+	for (i = 0; i < nr_ops; i++) {
+		bad_ops[i] = ops[i];
+		bad_ops[i].flags = 1;	/* no flag is defined: -EINVAL */
 	}
 	/* Round-robin over the ways, so that drift hits all alike. */
 	for (r = 0; r < repeats; r++) {
@@ -389,20 +452,24 @@ int main(int argc, char **argv)
 	}
 	printf("uring_demo: %u ops, B = %u, %u repeats (medians), every result checked\n",
 	       nr_ops, batch, repeats);
-	printf("%-10s %10s %14s %10s %10s\n", "path", "ns/op", "ops/s",
+	printf("%-11s %10s %14s %10s %10s\n", "path", "ns/op", "ops/s",
 	       "/ ioctl", "/ nop");
 	for (p = 0; p < nr_paths; p++)
 		paths[p].median = median(paths[p].ns, repeats);
-	for (p = 0; p < nr_paths; p++)
-		printf("%-10s %10.1f %14.0f %10.3f %10.3f\n", paths[p].name,
+	for (p = 0; p < nr_paths; p++) {
+		if (p == nr_ways)
+			printf("yardsticks:\n");
+		printf("%-11s %10.1f %14.0f %10.3f %10.3f\n", paths[p].name,
 		       paths[p].median, 1e9 / paths[p].median,
 		       paths[p].median / paths[1].median,
 		       paths[p].median / paths[0].median);
+	}
 	io_uring_queue_exit(&ring);
 	close(ctx);
 	free(ops);
 	free(expected);
 	free(results);
 	free(errors);
+	free(bad_ops);
 	return 0;
 }
