@@ -95,7 +95,12 @@ study:
 # the test bed), with kbuild's modules_install into
 # $(DESTDIR)/lib/modules/$(KVER)/extra, then depmod for that kernel (-b
 # DESTDIR when staging).  A kernel tree without its signing key (Debian's
-# headers) installs the module unsigned instead of failing to sign it.
+# headers) installs the module unsigned instead of failing to sign it
+# (kbuild's own cmd_sign is turned into a no-op).  kbuild's depmod step
+# needs the kernel's System.map, which headers lack: depmod runs here.
+# kbuild and dkms run with MAKEFLAGS emptied: this make's command line (O=,
+# DESTDIR=, ...) must not reach kbuild, which takes O= as its output
+# directory.
 install: install-module
 	$(MAKE) -C userspace install O="$(O)" $(INSTALL_VARS)
 	$(MAKE) install-data
@@ -116,12 +121,13 @@ install-module:
 	nosign=; \
 	if grep -q '^CONFIG_MODULE_SIG_ALL=y' "$(KDIR)/.config" && [ ! -r "$$key" ]; then \
 	  echo "katomic: $(KDIR) has no signing key: the module is installed unsigned"; \
-	  nosign=CONFIG_MODULE_SIG_ALL=; \
+	  nosign="cmd_sign=: quiet_cmd_sign="; \
 	fi; \
 	echo "$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) $$nosign modules_install"; \
-	out=$$($(MAKE) -s -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_PATH="$(DESTDIR)" \
-	  $$nosign modules_install 2>&1); rc=$$?; \
-	printf '%s\n' "$$out" | grep -v "missing 'System.map' file. Skipping depmod"; \
+	out=$$(MAKEFLAGS= $(MAKE) -C "$(KDIR)" M="$(CURDIR)" INSTALL_MOD_PATH="$(DESTDIR)" \
+	  $${nosign:+"cmd_sign=:" "quiet_cmd_sign="} modules_install 2>&1); rc=$$?; \
+	printf '%s\n' "$$out" | grep -v -e "missing 'System.map' file. Skipping depmod" \
+	  -e "^make\(\[[0-9]*\]\)\?: \(Entering\|Leaving\) directory"; \
 	exit $$rc
 	depmod $(if $(DESTDIR),-b "$(DESTDIR)") -a "$(KVER)"
 
@@ -172,16 +178,16 @@ dkms-install:
 	for f in $(DKMS_FILES); do \
 	  install -D -m 0644 "$$f" "/usr/src/katomic-$(VERSION)/$$f" || exit 1; \
 	done
-	dkms add -m katomic -v $(VERSION)
-	dkms build -m katomic -v $(VERSION) -k $(KVER)
-	dkms install -m katomic -v $(VERSION) -k $(KVER)
+	MAKEFLAGS= dkms add -m katomic -v $(VERSION)
+	MAKEFLAGS= dkms build -m katomic -v $(VERSION) -k $(KVER)
+	MAKEFLAGS= dkms install -m katomic -v $(VERSION) -k $(KVER)
 
 dkms-uninstall:
 	@if command -v dkms >/dev/null; then \
 	  for v in $$(dkms status -m katomic 2>/dev/null | \
 	      sed -n 's|^katomic/\([^,:]*\)[,:].*|\1|p' | sort -u); do \
 	    echo "dkms remove -m katomic -v $$v --all"; \
-	    dkms remove -m katomic -v "$$v" --all || exit 1; \
+	    MAKEFLAGS= dkms remove -m katomic -v "$$v" --all || exit 1; \
 	  done; \
 	fi
 	rm -rf /usr/src/katomic-[0-9]*
