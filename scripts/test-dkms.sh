@@ -100,8 +100,8 @@ if make -s dkms-install KVER="$KVER" >"$logs/dkms-install.log" 2>&1; then
 else
 	notok "make dkms-install KVER=$KVER"
 	sed 's/^/#   /' "$logs/dkms-install.log"
-	log=$(ls -t /var/lib/dkms/katomic/"$version"/build/make.log 2>/dev/null | head -n1)
-	[ -z "$log" ] || sed 's/^/#   make.log: /' "$log"
+	log=/var/lib/dkms/katomic/$version/build/make.log
+	[ ! -r "$log" ] || sed 's/^/#   make.log: /' "$log"
 	totals
 	exit
 fi
