@@ -116,10 +116,10 @@ install-module:
 	test "$$built" = "$(KVER)" || { \
 	  echo "katomic: kmod/katomic.ko is built for $$built, KDIR is $(KVER):" \
 	    "run make KDIR=$(KDIR) module first" >&2; exit 1; }
-	@key=$$(sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$$/\1/p' "$(KDIR)/.config"); \
+	@key=$$(sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$$/\1/p' "$(KDIR)/.config" 2>/dev/null); \
 	case $$key in /*) ;; *) key="$(KDIR)/$$key" ;; esac; \
 	nosign=; \
-	if grep -q '^CONFIG_MODULE_SIG_ALL=y' "$(KDIR)/.config" && [ ! -r "$$key" ]; then \
+	if grep -qs '^CONFIG_MODULE_SIG_ALL=y' "$(KDIR)/.config" && [ ! -r "$$key" ]; then \
 	  echo "katomic: $(KDIR) has no signing key: the module is installed unsigned"; \
 	  nosign="cmd_sign=: quiet_cmd_sign="; \
 	fi; \
@@ -153,7 +153,7 @@ uninstall:
 	rm -f "$(DESTDIR)$(MANDIR)/man1/katomic.1" "$(DESTDIR)$(MANDIR)/man4/katomic.4" \
 		"$(DESTDIR)$(UDEVRULESDIR)/60-katomic.rules" "$(DESTDIR)$(MODPROBEDIR)/katomic.conf"
 	@if [ -n "$(KVER)" ] && [ -d "$(DESTDIR)/lib/modules/$(KVER)" ]; then \
-	  echo "rm -rf $(DESTDIR)/lib/modules/$(KVER)/extra/kmod/katomic.ko*"; \
+	  echo "rm -f $(DESTDIR)/lib/modules/$(KVER)/extra/kmod/katomic.ko*"; \
 	  rm -f "$(DESTDIR)/lib/modules/$(KVER)/extra/kmod/"katomic.ko*; \
 	  rmdir "$(DESTDIR)/lib/modules/$(KVER)/extra/kmod" 2>/dev/null || :; \
 	  depmod $(if $(DESTDIR),-b "$(DESTDIR)") -a "$(KVER)"; \
