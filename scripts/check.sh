@@ -92,6 +92,10 @@ run build-userspace make -s userspace O="$O" || built=0
 run build-selftests build_selftests
 case $? in 0 | 3) ;; *) built=0 ;; esac
 run lint scripts/lint.sh
+# make install into a staging tree, checked; DKMS builds the module for
+# the test bed's kernel and that .ko passes a smoke test in the VM.
+run install env O="$O" KDIR="$KDIR" KVER="$KVER" scripts/test-install.sh
+run dkms env O="$O" scripts/test-dkms.sh
 
 run host-tests make -s -C userspace check O="$O"
 run testbed scripts/test-vm.sh

@@ -9,6 +9,7 @@ pkgs=(
 	make build-essential bc flex bison libelf-dev libssl-dev kmod cpio
 	xz-utils busybox-static qemu-system-x86 liburing-dev linux-source-6.1
 	sparse gcc-multilib liburcu-dev
+	dkms groff-base man-db pkgconf
 )
 # The headers of the kernel the VM boots, as kernel.sh resolves it: from
 # apt's lists as they are (it runs apt-get update only if they name none).
