@@ -232,6 +232,35 @@ else
 	notok "a program links statically with pkg-config --static --libs katomic"
 	sed 's/^/#   /' "$tmp/cc.log"
 fi
+# The same from C++: the library header is extern "C".
+cat >"$tmp/prog.cc" <<'EOF'
+#include <cstdio>
+#include <katomic.h>
+
+int main()
+{
+	struct katomic *k;
+	int64_t v = 0;
+
+	if (katomic_twin_new(1, &k) ||
+	    katomic_define(k, 0, KATOMIC_TYPE_INT64, KATOMIC_SYNC_DEFAULT, 40) ||
+	    katomic_add_int64(k, 0, 2, &v) != 0)
+		return 1;
+	std::printf("c++ add %lld\n", (long long)v);
+	katomic_close(k);
+	return 0;
+}
+EOF
+# shellcheck disable=SC2046
+if c++ -std=c++17 -Wall -Wextra -Werror -o "$tmp/prog-cc" "$tmp/prog.cc" \
+	$(pc --cflags --libs) >"$tmp/cc.log" 2>&1; then
+	ok "a C++ program builds with pkg-config --cflags --libs katomic"
+	out=$(LD_LIBRARY_PATH=$stage$prefix/lib "$tmp/prog-cc" 2>&1)
+	check "the C++ program runs: '$out'" test "$out" = "c++ add 42"
+else
+	notok "a C++ program builds with pkg-config --cflags --libs katomic"
+	sed 's/^/#   /' "$tmp/cc.log"
+fi
 exports=$(nm -D --defined-only "$stage$prefix/lib/libkatomic.so.$version" |
 	awk '$2 == "T" { print $3 }' | grep -v '^katomic_[a-z]' || true)
 check "libkatomic.so exports katomic_* calls only" test -z "$exports"

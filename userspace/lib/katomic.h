@@ -19,6 +19,10 @@
 #include <stdint.h>
 #include <linux/katomic.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct katomic;
 
 /* Handles ----------------------------------------------------------- */
@@ -418,5 +422,9 @@ const char *katomic_feature_name(__u32 bit);
 const char *katomic_errno_name(int err);
 /* What err means for a katomic call, one line ("not defined"). */
 const char *katomic_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KATOMIC_LIB_H */
