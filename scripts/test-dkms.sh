@@ -23,27 +23,12 @@ logs=$O/check
 mkdir -p "$logs"
 export DEBIAN_FRONTEND=noninteractive
 
-n=0 pass=0 fail=0
-ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n $*"; }
-notok() { n=$((n + 1)) fail=$((fail + 1)); echo "not ok $n $*"; }
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$what"
-	else
-		notok "$what"
-		[ -z "$out" ] || printf '%s\n' "$out" | tail -n 30 | sed 's/^/#   /'
-	fi
-}
-totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-	[ "$fail" = 0 ]
-}
+# shellcheck source=scripts/tap.sh
+. "$top/scripts/tap.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	notok "dkms needs root (run make check as root)"
-	totals
+	tap_totals
 	exit
 fi
 if ! command -v dkms >/dev/null; then
@@ -53,20 +38,20 @@ if ! command -v dkms >/dev/null; then
 		</dev/null >"$logs/dkms-apt.log" 2>&1; then
 		sed 's/^/#   /' "$logs/dkms-apt.log"
 		notok "apt-get install dkms"
-		totals
+		tap_totals
 		exit
 	fi
 fi
 echo "# $(dkms --version)"
 
-kenv=$(scripts/kernel.sh) || { notok "scripts/kernel.sh"; totals; exit; }
+kenv=$(scripts/kernel.sh) || { notok "scripts/kernel.sh"; tap_totals; exit; }
 eval "$kenv"
 version=$(cat VERSION)
 arch=$(uname -m)
 mods=/lib/modules/$KVER
 if [ ! -f "$mods/build/Makefile" ]; then
 	notok "no headers at $mods/build (linux-headers-$KVER)"
-	totals
+	tap_totals
 	exit
 fi
 
@@ -102,7 +87,7 @@ else
 	sed 's/^/#   /' "$logs/dkms-install.log"
 	log=/var/lib/dkms/katomic/$version/build/make.log
 	[ ! -r "$log" ] || sed 's/^/#   make.log: /' "$log"
-	totals
+	tap_totals
 	exit
 fi
 status=$(dkms status -m katomic -v "$version" -k "$KVER" 2>&1)
@@ -160,4 +145,4 @@ check "no /var/lib/dkms/katomic" test ! -e /var/lib/dkms/katomic
 check "no /usr/src/katomic-*" test -z "$(ls -d /usr/src/katomic-* 2>/dev/null)"
 check "no katomic.ko under $mods" test -z "$(find "$mods/" -name 'katomic.ko*' 2>/dev/null)"
 check "modules.dep no longer lists katomic" test -z "$(grep katomic "$mods/modules.dep" 2>/dev/null)"
-totals
+tap_totals

@@ -34,23 +34,10 @@ fi
 version=$(cat VERSION)
 major=${version%%.*}
 
-n=0 pass=0 fail=0
-ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n $*"; }
-notok() { n=$((n + 1)) fail=$((fail + 1)); echo "not ok $n $*"; }
-# check DESCRIPTION CMD...: ok if CMD succeeds, else not ok with its output.
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		ok "$what"
-	else
-		notok "$what"
-		[ -z "$out" ] || printf '%s\n' "$out" | head -n 20 | sed 's/^/#   /'
-	fi
-}
+# shellcheck source=scripts/tap.sh
+. "$top/scripts/tap.sh"
 finish() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-	[ "$fail" = 0 ]
+	tap_totals
 	exit
 }
 
