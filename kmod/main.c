@@ -11,13 +11,13 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
-#include <linux/io_uring.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "katomic.h"
 
 static unsigned int nr_counters = 256;
@@ -375,14 +375,14 @@ static int katomic_uring_cmd(struct io_uring_cmd *ioucmd,
 	if (ioucmd->cmd_op != KATOMIC_IOC_OP)
 		return -ENOTTY;
 	/* Once: the SQE stays writable by user space while we run. */
-	memcpy(&op, ioucmd->cmd, sizeof(op));
+	memcpy(&op, katomic_uring_payload(ioucmd), sizeof(op));
 	ret = katomic_counter_op(file->private_data, &op,
 				 file->f_mode & FMODE_WRITE);
 	if (ret == -ERESTARTSYS)	/* a completion cannot restart */
 		ret = -EINTR;
 	if (ret)
 		return ret;
-	io_uring_cmd_done(ioucmd, op.applied, op.result, issue_flags);
+	katomic_uring_done(ioucmd, op.applied, op.result, issue_flags);
 	return -EIOCBQUEUED;
 }
 
