@@ -10,11 +10,13 @@ pkgs=(
 	xz-utils busybox-static qemu-system-x86 liburing-dev linux-source-6.1
 	sparse gcc-multilib liburcu-dev
 )
-# The headers of the kernel the VM boots, as kernel.sh resolves it: from
-# apt's lists as they are (it runs apt-get update only if they name none).
+# The headers of the test bed's default kernel (6.1), as kernel.sh resolves
+# it: from apt's lists as they are (it runs apt-get update only if they name
+# none).  Installed whichever $KERNEL is asked for: a plain build and DKMS
+# use them; kernel.sh provisions the other kernels' headers in the cache.
 headers() {
 	local v
-	v=$("$here/kernel.sh" --kver) || exit 1
+	v=$(KERNEL=6.1 "$here/kernel.sh" --kver) || exit 1
 	echo "linux-headers-$v"
 }
 installed() {
