@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # make check: install what is needed, build everything, run the host tests
-# and the selftests in the QEMU test bed.  Every step's output is shown and
-# kept in build/check/.  The last line is "N passed, N failed, N skipped";
-# the exit status is non-zero if anything failed.
+# and, on each test bed kernel, the module's build, lint, the test bed's own
+# test and the selftests and studies in QEMU.  Every step's output is shown
+# and kept in build/check/ (a kernel's steps in build/check/<kernel>/).
+# The last line is "N passed, N failed, N skipped"; the exit status is
+# non-zero if anything failed.
+#
+# Kernels: $KERNELS (e.g. "6.1 6.12 6.12-rt", what make check-matrix runs),
+# else $KERNEL, else 6.1.  What does not depend on the kernel (packages,
+# user space, host tests) runs once; with more than one kernel a summary
+# line per kernel comes before the total.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -11,6 +18,19 @@ logs=$O/check
 mkdir -p "$logs"
 pass=0 fail=0 skip=0
 failed=()
+read -ra kernels <<<"${KERNELS:-${KERNEL:-6.1}}"
+for k in "${kernels[@]}"; do
+	case $k in
+	6.1 | 6.12 | 6.12-rt) ;;
+	*)
+		echo "check: unknown kernel '$k' (6.1, 6.12 or 6.12-rt)"
+		echo "0 passed, 1 failed, 0 skipped"
+		exit 2
+		;;
+	esac
+done
+kernel=		# the kernel the current step is for; empty: common steps
+klog=$logs	# where the current steps' logs go
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -27,15 +47,16 @@ count() {
 		f=1
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-	[ "$f" = 0 ] || failed+=("$name")
-	printf '=== %s: %d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
+	[ "$f" = 0 ] || failed+=("$name${kernel:+ ($kernel)}")
+	printf '=== %s%s: %d passed, %d failed, %d skipped\n' "$name" \
+		"${kernel:+ ($kernel)}" "$p" "$f" "$s"
 }
 
 # run NAME CMD...: run a step, tee its output, count it.
 run() {
-	local name=$1 log=$logs/$1.log rc
+	local name=$1 log=$klog/$1.log rc
 	shift
-	step "$name: $*"
+	step "$name${kernel:+ ($kernel)}: $*"
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	count "$name" "$rc" "$log"
@@ -52,12 +73,11 @@ abort() {
 
 run deps scripts/deps.sh || abort "installing the packages failed"
 KSRC=$(scripts/ksrc.sh) || abort "scripts/ksrc.sh failed"
-kenv=$(scripts/kernel.sh) || abort "scripts/kernel.sh failed (the test bed's kernel)"
-eval "$kenv"
 export KSFT_DIR=$KSRC/tools/testing/selftests
 
-# The module for the test bed's kernel, with W=1: any warning fails the
-# step (one failure), but the module it built is still tested: exit 3.
+# The module for the test bed's kernel ($KERNEL), with W=1: any warning
+# fails the step (one failure), but the module it built is still tested:
+# exit 3.
 build_module() {
 	local out rc
 	out=$(mktemp)
@@ -84,35 +104,63 @@ build_selftests() {
 	fi
 }
 
+# Once: user space and the host tests do not depend on the kernel.
 # built: 0 if a build failed (3, built with a finding, still counts as built).
-built=1
-run build-module build_module
-case $? in 0 | 3) ;; *) built=0 ;; esac
-run build-userspace make -s userspace O="$O" || built=0
+ubuilt=1
+run build-userspace make -s userspace O="$O" || ubuilt=0
 run build-selftests build_selftests
-case $? in 0 | 3) ;; *) built=0 ;; esac
-run lint scripts/lint.sh
-
+case $? in 0 | 3) ;; *) ubuilt=0 ;; esac
 run host-tests make -s -C userspace check O="$O"
-run testbed scripts/test-vm.sh
 
-if [ "$built" = 1 ]; then
-	adds=(--add "$top/scripts/vm-selftests.sh")
-	for t in "$O"/selftests/katomic/*_test "$O"/selftests/katomic/*_test32; do
-		[ -x "$t" ] && adds+=(--add "$t")
-	done
-	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \
-		--log "$logs/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
-	# The studies' claims: katomic hammer and katomic tear on every kind.
-	run vm-study scripts/vm-run.sh --module "$top/kmod/katomic.ko" \
-		--log "$logs/vm-study-console.log" --add "$O/bin/katomic" \
-		--add "$top/scripts/vm-study.sh" -- /bin/vm-study.sh
-else
-	echo "vm-selftests, vm-study: not run, the build failed"
-	fail=$((fail + 2)) failed+=(vm-selftests vm-study)
-fi
+# On each kernel: the module, lint (sparse against its headers), the test
+# bed's own test, the selftests and the studies in its VM.
+summary=()
+for kernel in "${kernels[@]}"; do
+	export KERNEL=$kernel
+	klog=$logs/$kernel
+	mkdir -p "$klog"
+	kp=$pass kf=$fail ks=$skip kstart=$(date +%s)
+	step "kernel $kernel"
+	if kenv=$(scripts/kernel.sh); then
+		eval "$kenv"
+		echo "$kenv"
+		built=$ubuilt
+		run build-module build_module
+		case $? in 0 | 3) ;; *) built=0 ;; esac
+		run lint scripts/lint.sh
+		run testbed scripts/test-vm.sh
+		if [ "$built" = 1 ]; then
+			adds=(--add "$top/scripts/vm-selftests.sh")
+			for t in "$O"/selftests/katomic/*_test "$O"/selftests/katomic/*_test32; do
+				[ -x "$t" ] && adds+=(--add "$t")
+			done
+			run vm-selftests scripts/vm-run.sh --no-insmod \
+				--module "$top/kmod/katomic.ko" \
+				--log "$klog/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
+			# The studies' claims: katomic hammer and katomic tear on every kind.
+			run vm-study scripts/vm-run.sh --module "$top/kmod/katomic.ko" \
+				--log "$klog/vm-study-console.log" --add "$O/bin/katomic" \
+				--add "$top/scripts/vm-study.sh" -- /bin/vm-study.sh
+		else
+			echo "vm-selftests, vm-study ($kernel): not run, the build failed"
+			fail=$((fail + 2))
+			failed+=("vm-selftests ($kernel)" "vm-study ($kernel)")
+		fi
+	else
+		echo "check: scripts/kernel.sh failed: no $kernel test bed kernel, nothing of it can run"
+		fail=$((fail + 1)) failed+=("kernel ($kernel)")
+	fi
+	secs=$(($(date +%s) - kstart))
+	summary+=("$(printf '%-8s %d passed, %d failed, %d skipped (%d min %02d s)' \
+		"$kernel:" $((pass - kp)) $((fail - kf)) $((skip - ks)) \
+		$((secs / 60)) $((secs % 60)))")
+done
 
 echo
+if [ ${#kernels[@]} -gt 1 ]; then
+	echo "per kernel (the common steps, counted once in the total, are not in these lines):"
+	printf '  %s\n' "${summary[@]}"
+fi
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
