@@ -8,8 +8,9 @@
 #
 # Kernels: $KERNELS (e.g. "6.1 6.12 6.12-rt", what make check-matrix runs),
 # else $KERNEL, else 6.1.  What does not depend on the kernel (packages,
-# user space, host tests) runs once; with more than one kernel a summary
-# line per kernel comes before the total.
+# user space, host tests) runs once, among the first kernel's steps in the
+# order of a one-kernel run; each further kernel's steps follow.  With more
+# than one kernel a summary line per kernel comes before the total.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -29,8 +30,25 @@ for k in "${kernels[@]}"; do
 		;;
 	esac
 done
+if [ ${#kernels[@]} -gt 1 ] && [ -n "${KATOMIC_KVER:-}" ]; then
+	echo "check: KATOMIC_KVER pins one kernel's version: use it with KERNEL=, not KERNELS="
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 2
+fi
+export KERNEL=${kernels[0]}	# for deps.sh (a $KATOMIC_KVER is this kernel's)
 kernel=		# the kernel the current step is for; empty: common steps
 klog=$logs	# where the current steps' logs go
+declare -A kpass kfail kskip ksecs kok kbuilt
+for k in "${kernels[@]}"; do
+	kpass[$k]=0 kfail[$k]=0 kskip[$k]=0 ksecs[$k]=0 kok[$k]=0 kbuilt[$k]=0
+done
+
+# on KERNEL: the steps that follow are KERNEL's ('' for the common ones).
+on() {
+	kernel=$1 klog=$logs
+	[ -z "$kernel" ] || { klog=$logs/$kernel; mkdir -p "$klog"; }
+	export KERNEL=$kernel
+}
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -47,6 +65,11 @@ count() {
 		f=1
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	if [ -n "$kernel" ]; then
+		kpass[$kernel]=$((kpass[$kernel] + p))
+		kfail[$kernel]=$((kfail[$kernel] + f))
+		kskip[$kernel]=$((kskip[$kernel] + s))
+	fi
 	[ "$f" = 0 ] || failed+=("$name${kernel:+ ($kernel)}")
 	printf '=== %s%s: %d passed, %d failed, %d skipped\n' "$name" \
 		"${kernel:+ ($kernel)}" "$p" "$f" "$s"
@@ -54,12 +77,13 @@ count() {
 
 # run NAME CMD...: run a step, tee its output, count it.
 run() {
-	local name=$1 log=$klog/$1.log rc
+	local name=$1 log=$klog/$1.log rc start=$SECONDS
 	shift
 	step "$name${kernel:+ ($kernel)}: $*"
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	count "$name" "$rc" "$log"
+	[ -z "$kernel" ] || ksecs[$kernel]=$((ksecs[$kernel] + SECONDS - start))
 	return "$rc"
 }
 
@@ -104,62 +128,86 @@ build_selftests() {
 	fi
 }
 
-# Once: user space and the host tests do not depend on the kernel.
-# built: 0 if a build failed (3, built with a finding, still counts as built).
+# kernel_setup: provision the current kernel (image and headers) and build
+# the module for it; if there is no kernel, that is one failure and none of
+# its steps runs.
+kernel_setup() {
+	local kenv start=$SECONDS
+	step "kernel $kernel"
+	if kenv=$(scripts/kernel.sh); then
+		echo "$kenv"
+		kok[$kernel]=1
+	else
+		echo "check: scripts/kernel.sh failed: no $kernel test bed kernel, nothing of it can run"
+		fail=$((fail + 1)) kfail[$kernel]=$((kfail[$kernel] + 1)) failed+=("kernel ($kernel)")
+	fi
+	ksecs[$kernel]=$((ksecs[$kernel] + SECONDS - start))
+	[ "${kok[$kernel]}" = 1 ] || return 0
+	run build-module build_module
+	case $? in 0 | 3) kbuilt[$kernel]=1 ;; esac
+}
+
+# kernel_lint: checkpatch and sparse against the current kernel's headers.
+kernel_lint() {
+	[ "${kok[$kernel]}" = 1 ] || return 0
+	run lint scripts/lint.sh
+}
+
+# kernel_vm: the test bed's own test, the selftests and the studies' claims
+# in the current kernel's VM.
+kernel_vm() {
+	local t adds
+	[ "${kok[$kernel]}" = 1 ] || return 0
+	run testbed scripts/test-vm.sh
+	if [ "${kbuilt[$kernel]}" != 1 ] || [ "$ubuilt" != 1 ]; then
+		echo "vm-selftests, vm-study ($kernel): not run, the build failed"
+		fail=$((fail + 2)) kfail[$kernel]=$((kfail[$kernel] + 2))
+		failed+=("vm-selftests ($kernel)" "vm-study ($kernel)")
+		return 0
+	fi
+	adds=(--add "$top/scripts/vm-selftests.sh")
+	for t in "$O"/selftests/katomic/*_test "$O"/selftests/katomic/*_test32; do
+		[ -x "$t" ] && adds+=(--add "$t")
+	done
+	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \
+		--log "$klog/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
+	# The studies' claims: katomic hammer and katomic tear on every kind.
+	run vm-study scripts/vm-run.sh --module "$top/kmod/katomic.ko" \
+		--log "$klog/vm-study-console.log" --add "$O/bin/katomic" \
+		--add "$top/scripts/vm-study.sh" -- /bin/vm-study.sh
+}
+
+# The first kernel's steps with the common ones, in a one-kernel run's
+# order; ubuilt: 0 if a user-space build failed (3, built with a finding,
+# still counts as built).
 ubuilt=1
+on "${kernels[0]}"
+kernel_setup
+on ''
 run build-userspace make -s userspace O="$O" || ubuilt=0
 run build-selftests build_selftests
 case $? in 0 | 3) ;; *) ubuilt=0 ;; esac
+on "${kernels[0]}"
+kernel_lint
+on ''
 run host-tests make -s -C userspace check O="$O"
-
-# On each kernel: the module, lint (sparse against its headers), the test
-# bed's own test, the selftests and the studies in its VM.
-summary=()
-for kernel in "${kernels[@]}"; do
-	export KERNEL=$kernel
-	klog=$logs/$kernel
-	mkdir -p "$klog"
-	kp=$pass kf=$fail ks=$skip kstart=$(date +%s)
-	step "kernel $kernel"
-	if kenv=$(scripts/kernel.sh); then
-		eval "$kenv"
-		echo "$kenv"
-		built=$ubuilt
-		run build-module build_module
-		case $? in 0 | 3) ;; *) built=0 ;; esac
-		run lint scripts/lint.sh
-		run testbed scripts/test-vm.sh
-		if [ "$built" = 1 ]; then
-			adds=(--add "$top/scripts/vm-selftests.sh")
-			for t in "$O"/selftests/katomic/*_test "$O"/selftests/katomic/*_test32; do
-				[ -x "$t" ] && adds+=(--add "$t")
-			done
-			run vm-selftests scripts/vm-run.sh --no-insmod \
-				--module "$top/kmod/katomic.ko" \
-				--log "$klog/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
-			# The studies' claims: katomic hammer and katomic tear on every kind.
-			run vm-study scripts/vm-run.sh --module "$top/kmod/katomic.ko" \
-				--log "$klog/vm-study-console.log" --add "$O/bin/katomic" \
-				--add "$top/scripts/vm-study.sh" -- /bin/vm-study.sh
-		else
-			echo "vm-selftests, vm-study ($kernel): not run, the build failed"
-			fail=$((fail + 2))
-			failed+=("vm-selftests ($kernel)" "vm-study ($kernel)")
-		fi
-	else
-		echo "check: scripts/kernel.sh failed: no $kernel test bed kernel, nothing of it can run"
-		fail=$((fail + 1)) failed+=("kernel ($kernel)")
-	fi
-	secs=$(($(date +%s) - kstart))
-	summary+=("$(printf '%-8s %d passed, %d failed, %d skipped (%d min %02d s)' \
-		"$kernel:" $((pass - kp)) $((fail - kf)) $((skip - ks)) \
-		$((secs / 60)) $((secs % 60)))")
+on "${kernels[0]}"
+kernel_vm
+for k in "${kernels[@]:1}"; do
+	on "$k"
+	kernel_setup
+	kernel_lint
+	kernel_vm
 done
 
 echo
 if [ ${#kernels[@]} -gt 1 ]; then
 	echo "per kernel (the common steps, counted once in the total, are not in these lines):"
-	printf '  %s\n' "${summary[@]}"
+	for k in "${kernels[@]}"; do
+		printf '  %-8s %d passed, %d failed, %d skipped (%d min %02d s)\n' "$k:" \
+			"${kpass[$k]}" "${kfail[$k]}" "${kskip[$k]}" \
+			$((ksecs[$k] / 60)) $((ksecs[$k] % 60))
+	done
 fi
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"

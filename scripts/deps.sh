@@ -15,8 +15,11 @@ pkgs=(
 # none).  Installed whichever $KERNEL is asked for: a plain build and DKMS
 # use them; kernel.sh provisions the other kernels' headers in the cache.
 headers() {
-	local v
-	v=$(KERNEL=6.1 "$here/kernel.sh" --kver) || exit 1
+	local v kv=''
+	# $KATOMIC_KVER names a version of $KERNEL's flavour: not 6.1's if
+	# another kernel is asked for.
+	[ "${KERNEL:-6.1}" != 6.1 ] || kv=${KATOMIC_KVER:-}
+	v=$(KERNEL=6.1 KATOMIC_KVER=$kv "$here/kernel.sh" --kver) || exit 1
 	echo "linux-headers-$v"
 }
 installed() {

@@ -30,10 +30,12 @@ kernel=${KERNEL:-6.1}
 export DEBIAN_FRONTEND=noninteractive
 updated=0
 
+# meta: the package whose dependency names the version; flavour: what a
+# version of this kernel looks like (for $KATOMIC_KVER).
 case $kernel in
-6.1) meta=linux-image-amd64 ;;
-6.12) meta=linux-image-6.12-amd64 ;;
-6.12-rt) meta=linux-image-6.12-rt-amd64 ;;
+6.1) meta=linux-image-amd64 flavour='6.1.*-amd64' ;;
+6.12) meta=linux-image-6.12-amd64 flavour='6.12.*+deb12-amd64' ;;
+6.12-rt) meta=linux-image-6.12-rt-amd64 flavour='6.12.*+deb12-rt-amd64' ;;
 *)
 	echo "kernel.sh: unknown KERNEL '$kernel' (6.1, 6.12 or 6.12-rt)" >&2
 	exit 2
@@ -55,6 +57,14 @@ resolve_kver() {
 # Set $v to the kernel version to use.
 kver() {
 	v=${KATOMIC_KVER:-}
+	# shellcheck disable=SC2254 # $flavour is a pattern
+	case $v in
+	'' | $flavour) ;;
+	*)
+		echo "kernel.sh: KATOMIC_KVER=$v is no $kernel kernel ($flavour)" >&2
+		exit 2
+		;;
+	esac
 	if [ -z "$v" ]; then
 		v=$(resolve_kver)
 		if [ -z "$v" ]; then
