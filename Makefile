@@ -5,13 +5,17 @@
 #   make                 module (against KDIR), libkatomic, the katomic tool,
 #                        host tests and selftests
 #   make check           install deps, build, host tests, VM selftests
+#                        (KERNEL=6.1|6.12|6.12-rt: on that test bed kernel,
+#                        default 6.1; KERNELS="6.1 6.12": on each of them)
+#   make check-matrix    make check on all three kernels, a line per kernel
 #   make demo            boot the VM, load the module, drive counters and
 #                        value slots, print the study tables (hammer, tear)
 #   make study           the README's study figures: 10 runs of none, 10^7
 #                        ops of every other kind, the tear study (~4 min)
 #   make bench-uring     the README's batch and io_uring figures: the
 #                        liburing demo in the VM at B = 1, 16, 256 (~1 min)
-#   make vm              the module built for the VM's kernel (Debian 6.1)
+#   make vm              the module built for the VM's kernel (Debian 6.1,
+#                        or KERNEL=6.12 or KERNEL=6.12-rt)
 #   make lint            checkpatch --strict and sparse on kmod/ and uapi/;
 #                        the uapi header alone in C, C++ and -m32
 #   make install         after make: the module (modules_install + depmod,
@@ -36,8 +40,11 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 O ?= $(CURDIR)/build
 KATOMIC_CACHE ?= $(HOME)/.cache/katomic
 export KATOMIC_CACHE
+# The test bed's kernel(s), for the scripts (see scripts/kernel.sh).
+export KERNEL KERNELS
 
-.PHONY: all module userspace selftests check demo study bench-uring vm lint \
+.PHONY: all module userspace selftests check check-matrix demo study \
+	bench-uring vm lint \
 	clean help install install-module install-data uninstall dkms-install \
 	dkms-uninstall
 
@@ -87,6 +94,9 @@ lint:
 
 check:
 	scripts/check.sh
+
+check-matrix:
+	KERNELS="6.1 6.12 6.12-rt" scripts/check.sh
 
 demo:
 	scripts/demo.sh

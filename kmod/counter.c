@@ -239,7 +239,9 @@ static bool katomic_apply(const struct katomic_type_info *t, u8 op, u64 old,
 /*
  * NONE's window: @ns (at most 1 ms) between the load and the store, spent
  * on the clock rather than in udelay(), whose loop count comes from each
- * CPU's own calibration (wrong by far on a secondary vCPU under TCG).
+ * CPU's own calibration (wrong by far on a secondary vCPU under TCG).  No
+ * lock is held, only RCU: the wait is preemptible wherever the kernel is
+ * (always on PREEMPT_RT), as a window that shows races should be.
  */
 static void katomic_delay(u32 ns)
 {
@@ -320,6 +322,11 @@ static int katomic_run(struct katomic_counter *c,
 		katomic_run_none(c, t, op, a, b, res, applied);
 		return 0;
 	case KATOMIC_SYNC_SPINLOCK:
+		/*
+		 * spinlock_t, as drivers take it: on PREEMPT_RT an rtmutex
+		 * that sleeps when contended, which RT's preemptible RCU
+		 * allows here.  The kind shows what spin_lock() is, there too.
+		 */
 		spin_lock(&c->lock.spin);
 		katomic_run_locked(c, t, op, a, b, res, applied);
 		spin_unlock(&c->lock.spin);

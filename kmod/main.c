@@ -11,13 +11,13 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
-#include <linux/io_uring.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "katomic.h"
 
 static unsigned int nr_counters = 256;
@@ -441,14 +441,14 @@ static int katomic_uring_cmd(struct io_uring_cmd *ioucmd,
 		return -EINVAL;
 	if (ioucmd->cmd_op != KATOMIC_IOC_OP)
 		return -ENOTTY;
-	katomic_uring_read(&op, ioucmd->cmd);
+	katomic_uring_read(&op, katomic_uring_payload(ioucmd));
 	ret = katomic_counter_op(file->private_data, &op,
 				 file->f_mode & FMODE_WRITE);
 	if (ret == -ERESTARTSYS)	/* a completion cannot restart */
 		ret = -EINTR;
 	if (ret)
 		return ret;
-	io_uring_cmd_done(ioucmd, op.applied, op.result, issue_flags);
+	katomic_uring_done(ioucmd, op.applied, op.result, issue_flags);
 	return -EIOCBQUEUED;
 }
 

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # make check: install what is needed, build everything, run the host tests
-# and the selftests in the QEMU test bed.  Every step's output is shown and
-# kept in build/check/.  The last line is "N passed, N failed, N skipped";
-# the exit status is non-zero if anything failed.
+# and, on each test bed kernel, the module's build, lint, the test bed's own
+# test and the selftests and studies in QEMU.  Every step's output is shown
+# and kept in build/check/ (a kernel's steps in build/check/<kernel>/).
+# The last line is "N passed, N failed, N skipped"; the exit status is
+# non-zero if anything failed.
+#
+# Kernels: $KERNELS (e.g. "6.1 6.12 6.12-rt", what make check-matrix runs),
+# else $KERNEL, else 6.1.  What does not depend on the kernel (packages,
+# user space, host tests) runs once, among the first kernel's steps in the
+# order of a one-kernel run; each further kernel's steps follow.  With more
+# than one kernel a summary line per kernel comes before the total.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -11,6 +19,36 @@ logs=$O/check
 mkdir -p "$logs"
 pass=0 fail=0 skip=0
 failed=()
+read -ra kernels <<<"${KERNELS:-${KERNEL:-6.1}}"
+for k in "${kernels[@]}"; do
+	case $k in
+	6.1 | 6.12 | 6.12-rt) ;;
+	*)
+		echo "check: unknown kernel '$k' (6.1, 6.12 or 6.12-rt)"
+		echo "0 passed, 1 failed, 0 skipped"
+		exit 2
+		;;
+	esac
+done
+if [ ${#kernels[@]} -gt 1 ] && [ -n "${KATOMIC_KVER:-}" ]; then
+	echo "check: KATOMIC_KVER pins one kernel's version: use it with KERNEL=, not KERNELS="
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 2
+fi
+export KERNEL=${kernels[0]}	# for deps.sh (a $KATOMIC_KVER is this kernel's)
+kernel=		# the kernel the current step is for; empty: common steps
+klog=$logs	# where the current steps' logs go
+declare -A kpass kfail kskip ksecs kok kbuilt
+for k in "${kernels[@]}"; do
+	kpass[$k]=0 kfail[$k]=0 kskip[$k]=0 ksecs[$k]=0 kok[$k]=0 kbuilt[$k]=0
+done
+
+# on KERNEL: the steps that follow are KERNEL's ('' for the common ones).
+on() {
+	kernel=$1 klog=$logs
+	[ -z "$kernel" ] || { klog=$logs/$kernel; mkdir -p "$klog"; }
+	export KERNEL=$kernel
+}
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -27,18 +65,25 @@ count() {
 		f=1
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-	[ "$f" = 0 ] || failed+=("$name")
-	printf '=== %s: %d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
+	if [ -n "$kernel" ]; then
+		kpass[$kernel]=$((kpass[$kernel] + p))
+		kfail[$kernel]=$((kfail[$kernel] + f))
+		kskip[$kernel]=$((kskip[$kernel] + s))
+	fi
+	[ "$f" = 0 ] || failed+=("$name${kernel:+ ($kernel)}")
+	printf '=== %s%s: %d passed, %d failed, %d skipped\n' "$name" \
+		"${kernel:+ ($kernel)}" "$p" "$f" "$s"
 }
 
 # run NAME CMD...: run a step, tee its output, count it.
 run() {
-	local name=$1 log=$logs/$1.log rc
+	local name=$1 log=$klog/$1.log rc start=$SECONDS
 	shift
-	step "$name: $*"
+	step "$name${kernel:+ ($kernel)}: $*"
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	count "$name" "$rc" "$log"
+	[ -z "$kernel" ] || ksecs[$kernel]=$((ksecs[$kernel] + SECONDS - start))
 	return "$rc"
 }
 
@@ -52,12 +97,11 @@ abort() {
 
 run deps scripts/deps.sh || abort "installing the packages failed"
 KSRC=$(scripts/ksrc.sh) || abort "scripts/ksrc.sh failed"
-kenv=$(scripts/kernel.sh) || abort "scripts/kernel.sh failed (the test bed's kernel)"
-eval "$kenv"
 export KSFT_DIR=$KSRC/tools/testing/selftests
 
-# The module for the test bed's kernel, with W=1: any warning fails the
-# step (one failure), but the module it built is still tested: exit 3.
+# The module for the test bed's kernel ($KERNEL), with W=1: any warning
+# fails the step (one failure), but the module it built is still tested:
+# exit 3.
 build_module() {
 	local out rc
 	out=$(mktemp)
@@ -84,40 +128,104 @@ build_selftests() {
 	fi
 }
 
-# built: 0 if a build failed (3, built with a finding, still counts as built).
-built=1
-run build-module build_module
-case $? in 0 | 3) ;; *) built=0 ;; esac
-run build-userspace make -s userspace O="$O" || built=0
-run build-selftests build_selftests
-case $? in 0 | 3) ;; *) built=0 ;; esac
-run lint scripts/lint.sh
-# make install into a staging tree, checked; DKMS builds the module for
-# the test bed's kernel and that .ko passes a smoke test in the VM.
-run install env O="$O" KDIR="$KDIR" KVER="$KVER" scripts/test-install.sh
-run dkms env O="$O" scripts/test-dkms.sh
+# kernel_setup: provision the current kernel (image and headers) and build
+# the module for it; if there is no kernel, that is one failure and none of
+# its steps runs.
+kernel_setup() {
+	local kenv start=$SECONDS
+	step "kernel $kernel"
+	if kenv=$(scripts/kernel.sh); then
+		echo "$kenv"
+		kok[$kernel]=1
+	else
+		echo "check: scripts/kernel.sh failed: no $kernel test bed kernel, nothing of it can run"
+		fail=$((fail + 1)) kfail[$kernel]=$((kfail[$kernel] + 1)) failed+=("kernel ($kernel)")
+	fi
+	ksecs[$kernel]=$((ksecs[$kernel] + SECONDS - start))
+	[ "${kok[$kernel]}" = 1 ] || return 0
+	run build-module build_module
+	case $? in 0 | 3) kbuilt[$kernel]=1 ;; esac
+}
 
-run host-tests make -s -C userspace check O="$O"
-run testbed scripts/test-vm.sh
+# kernel_lint: checkpatch and sparse against the current kernel's headers.
+kernel_lint() {
+	[ "${kok[$kernel]}" = 1 ] || return 0
+	run lint scripts/lint.sh
+}
 
-if [ "$built" = 1 ]; then
+# kernel_install: make install into a staging tree, checked; DKMS builds
+# the module for the current kernel and that .ko passes a smoke test in
+# its VM.  Run for the first kernel only (6.1 in CI and check-matrix).
+kernel_install() {
+	[ "${kok[$kernel]}" = 1 ] || return 0
+	if [ "${kbuilt[$kernel]}" != 1 ] || [ "$ubuilt" != 1 ]; then
+		echo "install, dkms ($kernel): not run, the build failed"
+		fail=$((fail + 2)) kfail[$kernel]=$((kfail[$kernel] + 2))
+		failed+=("install ($kernel)" "dkms ($kernel)")
+		return 0
+	fi
+	run install env O="$O" scripts/test-install.sh
+	run dkms env O="$O" scripts/test-dkms.sh
+}
+
+# kernel_vm: the test bed's own test, the selftests and the studies' claims
+# in the current kernel's VM.
+kernel_vm() {
+	local t adds
+	[ "${kok[$kernel]}" = 1 ] || return 0
+	run testbed scripts/test-vm.sh
+	if [ "${kbuilt[$kernel]}" != 1 ] || [ "$ubuilt" != 1 ]; then
+		echo "vm-selftests, vm-study ($kernel): not run, the build failed"
+		fail=$((fail + 2)) kfail[$kernel]=$((kfail[$kernel] + 2))
+		failed+=("vm-selftests ($kernel)" "vm-study ($kernel)")
+		return 0
+	fi
 	adds=(--add "$top/scripts/vm-selftests.sh")
 	for t in "$O"/selftests/katomic/*_test "$O"/selftests/katomic/*_test32 \
 		 "$O"/vmtests/katomic_*_test "$O"/bin/uring_demo; do
 		[ -x "$t" ] && adds+=(--add "$t")
 	done
 	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \
-		--log "$logs/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
+		--log "$klog/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
 	# The studies' claims: katomic hammer and katomic tear on every kind.
 	run vm-study scripts/vm-run.sh --module "$top/kmod/katomic.ko" \
-		--log "$logs/vm-study-console.log" --add "$O/bin/katomic" \
+		--log "$klog/vm-study-console.log" --add "$O/bin/katomic" \
 		--add "$top/scripts/vm-study.sh" -- /bin/vm-study.sh
-else
-	echo "vm-selftests, vm-study: not run, the build failed"
-	fail=$((fail + 2)) failed+=(vm-selftests vm-study)
-fi
+}
+
+# The first kernel's steps with the common ones, in a one-kernel run's
+# order; ubuilt: 0 if a user-space build failed (3, built with a finding,
+# still counts as built).
+ubuilt=1
+on "${kernels[0]}"
+kernel_setup
+on ''
+run build-userspace make -s userspace O="$O" || ubuilt=0
+run build-selftests build_selftests
+case $? in 0 | 3) ;; *) ubuilt=0 ;; esac
+on "${kernels[0]}"
+kernel_lint
+kernel_install
+on ''
+run host-tests make -s -C userspace check O="$O"
+on "${kernels[0]}"
+kernel_vm
+for k in "${kernels[@]:1}"; do
+	on "$k"
+	kernel_setup
+	kernel_lint
+	kernel_vm
+done
 
 echo
+if [ ${#kernels[@]} -gt 1 ]; then
+	echo "per kernel (the common steps, counted once in the total, are not in these lines):"
+	for k in "${kernels[@]}"; do
+		printf '  %-8s %d passed, %d failed, %d skipped (%d min %02d s)\n' "$k:" \
+			"${kpass[$k]}" "${kfail[$k]}" "${kskip[$k]}" \
+			$((ksecs[$k] / 60)) $((ksecs[$k] % 60))
+	done
+fi
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

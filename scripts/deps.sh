@@ -11,11 +11,16 @@ pkgs=(
 	sparse gcc-multilib liburcu-dev
 	dkms groff-base man-db pkgconf
 )
-# The headers of the kernel the VM boots, as kernel.sh resolves it: from
-# apt's lists as they are (it runs apt-get update only if they name none).
+# The headers of the test bed's default kernel (6.1), as kernel.sh resolves
+# it: from apt's lists as they are (it runs apt-get update only if they name
+# none).  Installed whichever $KERNEL is asked for: a plain build and DKMS
+# use them; kernel.sh provisions the other kernels' headers in the cache.
 headers() {
-	local v
-	v=$("$here/kernel.sh" --kver) || exit 1
+	local v kv=''
+	# $KATOMIC_KVER names a version of $KERNEL's flavour: not 6.1's if
+	# another kernel is asked for.
+	[ "${KERNEL:-6.1}" != 6.1 ] || kv=${KATOMIC_KVER:-}
+	v=$(KERNEL=6.1 KATOMIC_KVER=$kv "$here/kernel.sh" --kver) || exit 1
 	echo "linux-headers-$v"
 }
 installed() {

@@ -17,8 +17,10 @@ sh (cwd /, stdin /dev/null, output on the console), prints the kernel log and
 powers off.  The console is streamed to stdout and saved to the log file.
 
 options:
-  --kernel VMLINUZ   kernel to boot (default: VMLINUZ from \$cache/kernel.env,
-                     made by scripts/kernel.sh if missing)
+  --kernel VMLINUZ   kernel to boot (default: the test bed kernel \$KERNEL,
+                     6.1, 6.12 or 6.12-rt, default 6.1: VMLINUZ from
+                     \$cache/kernel-\$KERNEL.env, made by scripts/kernel.sh
+                     if missing)
   --module KO        module to load (default: kmod/katomic.ko in the tree)
   --no-insmod        do not insmod at boot (the module is still put at
                      /katomic.ko if it exists); CMD may insmod it itself
@@ -80,12 +82,13 @@ boot() {
 	KVER=''
 	if [ -z "$kernel" ]; then
 		VMLINUZ=''
-		# shellcheck disable=SC1091 # written by scripts/kernel.sh
-		[ -r "$cache/kernel.env" ] && . "$cache/kernel.env"
+		envf=$cache/kernel-${KERNEL:-6.1}.env
+		# shellcheck disable=SC1090 # written by scripts/kernel.sh
+		[ -r "$envf" ] && . "$envf"
 		if [ ! -s "$VMLINUZ" ] || [ "${KATOMIC_KVER:-$KVER}" != "$KVER" ]; then
 			"$here/kernel.sh" >/dev/null
-			# shellcheck disable=SC1091
-			. "$cache/kernel.env"
+			# shellcheck disable=SC1090
+			. "$envf"
 		fi
 		kernel=$VMLINUZ
 	fi
