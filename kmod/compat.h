@@ -25,7 +25,7 @@
 
 /*
  * Oldest kernels: io_uring_cmd_done() took no issue_flags before 6.3
- * (commit 9d2789ac9d60, "block/io_uring: pass in issue_flags for uring_cmd
+ * ("block/io_uring: pass in issue_flags for uring_cmd
  * task_work handling"), which the stable trees took into 6.1.23 and 6.2.y.
  * Rather than keep a branch no build here can test, refuse the kernels
  * without it (6.2 reached its end of life at 6.2.16).
@@ -39,7 +39,7 @@
 /*
  * io_uring command API header: 6.8 moved struct io_uring_cmd,
  * io_uring_cmd_done() and io_uring_sqe_cmd() out of <linux/io_uring.h>
- * into <linux/io_uring/cmd.h> (commit b66509b8497f, "io_uring: split out
+ * into <linux/io_uring/cmd.h> ("io_uring: split out
  * cmd api into a separate header"); the IO_URING_F_* issue flags come
  * with it, from <linux/io_uring_types.h>.
  */
@@ -52,7 +52,7 @@
 /*
  * The command's payload, the SQE's command area: up to 6.3 (and in 6.1.y)
  * the command has a pointer to it, ioucmd->cmd; 6.4 gave commands the
- * whole SQE instead, ioucmd->sqe (commit fd9b8547bc5c, "io_uring: Pass
+ * whole SQE instead, ioucmd->sqe ("io_uring: Pass
  * whole sqe to commands"), and io_uring_sqe_cmd() to find the area in it.
  */
 static inline const void *katomic_uring_payload(const struct io_uring_cmd *c)
