@@ -240,7 +240,8 @@ static int katomic_batch_one(struct katomic_ctx *ctx, struct katomic_op *op,
 
 /*
  * Runs ops[0..nr) in order, KATOMIC_BATCH_CHUNK at a time: each chunk is
- * copied in, run, and the ops that ran copied back.  b->done counts the
+ * read in, run, and the outcomes of the ops that ran written back (see
+ * katomic_batch_read/write).  b->done counts the
  * ops that ran; on -EFAULT it is still written back (the table's partial
  * errno), so user space learns how far the batch got.
  */
