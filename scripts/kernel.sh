@@ -11,6 +11,8 @@
 #   6.12     Debian's 6.12 for bookworm (+deb12, bookworm-security): what
 #            linux-image-6.12-amd64 depends on
 #   6.12-rt  the same kernel's PREEMPT_RT flavour (linux-image-6.12-rt-amd64)
+#   6.1-kasan, 6.1-kcsan  debug kernels built from linux-source-6.1 by
+#            scripts/debug-kernel.sh (built once, then cached)
 # or $KATOMIC_KVER names the version (a Debian kernel ABI name of that
 # flavour, e.g. 6.1.0-56-amd64 or 6.12.117+deb12-amd64).
 #
@@ -33,11 +35,15 @@ updated=0
 # meta: the package whose dependency names the version; flavour: what a
 # version of this kernel looks like (for $KATOMIC_KVER).
 case $kernel in
+6.1-kasan | 6.1-kcsan)
+	[ $# -eq 0 ] || { echo "kernel.sh: $kernel is built, not resolved: no --kver" >&2; exit 2; }
+	exec "$(dirname "$0")/debug-kernel.sh" "${kernel#6.1-}"
+	;;
 6.1) meta=linux-image-amd64 flavour='6.1.*-amd64' ;;
 6.12) meta=linux-image-6.12-amd64 flavour='6.12.*+deb12-amd64' ;;
 6.12-rt) meta=linux-image-6.12-rt-amd64 flavour='6.12.*+deb12-rt-amd64' ;;
 *)
-	echo "kernel.sh: unknown KERNEL '$kernel' (6.1, 6.12 or 6.12-rt)" >&2
+	echo "kernel.sh: unknown KERNEL '$kernel' (6.1, 6.12, 6.12-rt, 6.1-kasan or 6.1-kcsan)" >&2
 	exit 2
 	;;
 esac

@@ -2,9 +2,11 @@
 # Build the test bed's initramfs (gzip'd newc cpio; no root needed):
 #   /bin/busybox (its applets linked at boot), /init, /katomic.ko, /cmd, extra files.
 # The guest's /init mounts proc, sysfs, devtmpfs, tmpfs (/tmp, /dev/shm),
-# insmods /katomic.ko unless told not to, runs /cmd (else the arguments the
-# kernel passed to init: the words after "--" on its command line), prints
-# the kernel log between markers, ===KATOMIC-TAINTED=<n>=== (the kernel's
+# debugfs, insmods /katomic.ko unless told not to, runs /cmd (else the
+# arguments the kernel passed to init: the words after "--" on its command
+# line); on a kernel with kmemleak it then unloads the module and prints
+# kmemleak's suspects between markers; it prints the kernel log between
+# markers, ===KATOMIC-TAINTED=<n>=== (the kernel's
 # taint flags), then ===KATOMIC-EXIT=<rc>=== and powers off.
 set -euo pipefail
 
@@ -94,6 +96,14 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t devpts devpts /dev/pts
 exec </dev/null >/dev/console 2>&1
+# debugfs: where a debug kernel keeps kmemleak and the fault injection knobs
+[ -d /sys/kernel/debug ] && mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+KMEMLEAK=/sys/kernel/debug/kmemleak
+if [ -w $KMEMLEAK ]; then
+	# Forget what boot left: a suspect found after the command is its own.
+	echo scan >$KMEMLEAK
+	echo clear >$KMEMLEAK
+fi
 
 INSMOD=1 MODPARAMS=
 . /etc/katomic-vm.conf
@@ -119,6 +129,26 @@ if [ "$rc" = 0 ]; then
 		echo "init: no command (no /cmd and nothing after -- on the kernel command line)"
 		rc=127
 	fi
+fi
+# kmemleak (a debug kernel): unload the module, wait out kmemleak's minimum
+# age of an object (5 s), scan and print the suspects between markers; vm-run
+# fails the run on any.  A module that cannot be unloaded fails the command.
+if [ -w $KMEMLEAK ]; then
+	tries=0
+	while grep -q '^katomic ' /proc/modules && ! rmmod katomic 2>/dev/null; do
+		tries=$((tries + 1))
+		if [ $tries -ge 20 ]; then
+			echo "init: rmmod katomic failed for 10 s after the command"
+			[ "$rc" != 0 ] || rc=1
+			break
+		fi
+		sleep 0.5
+	done
+	sleep 6
+	echo scan >$KMEMLEAK
+	echo "===KATOMIC-KMEMLEAK-BEGIN==="
+	cat $KMEMLEAK
+	echo "===KATOMIC-KMEMLEAK-END==="
 fi
 # From here on every kernel message but debug also reaches the console (the
 # boot ran quiet, loglevel=4): a report made while the log is dumped, or

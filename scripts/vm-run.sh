@@ -38,8 +38,9 @@ options:
   -h, --help         this text
 
 exit status: CMD's status if the guest kernel is clean; 1 if its log shows
-Oops, BUG, WARNING, a lockdep/KASAN/UBSAN report or the like (the offending
-lines are printed; the log is the dmesg /init prints and any kernel line on
+Oops, BUG, WARNING, a lockdep/KASAN/KCSAN/UBSAN/KFENCE report or the like,
+or kmemleak suspects (a debug kernel: /init scans after the command) (the
+offending lines are printed; the log is the dmesg /init prints and any kernel line on
 the console after it), if the kernel is tainted D (oops/BUG), W (warning),
 L (soft lockup) or B (bad page) even without a log line to show for it
 (O and E, an out-of-tree unsigned module, are expected), or if the guest
@@ -169,11 +170,18 @@ fi
 # KASAN, UBSAN, lockdep and "sleeping function called" need debug options
 # Debian's kernel lacks; they are here for a kernel that has them.
 bad='\b(Oops|BUG|WARNING)\b|general protection|refcount_t|list_(add|del) corruption|'
-bad+='sleeping function called|scheduling while atomic|KASAN|UBSAN|'
+bad+='sleeping function called|scheduling while atomic|KASAN|KCSAN|UBSAN|KFENCE|'
 bad+='possible (circular|recursive) locking|inconsistent lock state|'
 bad+='suspicious RCU usage|INFO: trying to register non-static key|'
 bad+='Kernel panic|soft lockup|hard LOCKUP|detected stalls?|blocked for more than'
 hits=$(grep -aE "$bad" <<<"$klog" || true)
+# kmemleak's suspects (a debug kernel), printed by /init after the command.
+leaks=$(sed -n '/^===KATOMIC-KMEMLEAK-BEGIN===$/,/^===KATOMIC-KMEMLEAK-END===$/p' "$log" |
+	grep -av '^===KATOMIC-KMEMLEAK' || true)
+if grep -aq 'unreferenced object' <<<"$leaks"; then
+	hits+=${hits:+$'\n'}"kmemleak: $(grep -ac 'unreferenced object' <<<"$leaks") suspected leak(s):"
+	hits+=$'\n'$leaks
+fi
 show_hits() {
 	[ -z "$hits" ] || head -n 40 <<<"$hits" | sed 's/^/vm-run:   /' >&2
 }
