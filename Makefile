@@ -8,6 +8,9 @@
 #                        (KERNEL=6.1|6.12|6.12-rt: on that test bed kernel,
 #                        default 6.1; KERNELS="6.1 6.12": on each of them)
 #   make check-matrix    make check on all three kernels, a line per kernel
+#   make check-debug     make check on the two debug kernels (KASAN, KFENCE,
+#                        UBSAN, lockdep, kmemleak, fault injection; KCSAN),
+#                        built from linux-source-6.1 on first use (cached)
 #   make demo            boot the VM, load the module, drive counters and
 #                        value slots, print the study tables (hammer, tear)
 #   make study           the README's study figures: 10 runs of none, 10^7
@@ -43,7 +46,7 @@ export KATOMIC_CACHE
 # The test bed's kernel(s), for the scripts (see scripts/kernel.sh).
 export KERNEL KERNELS
 
-.PHONY: all module userspace selftests check check-matrix demo study \
+.PHONY: all module userspace selftests check check-matrix check-debug demo study \
 	bench-uring vm lint \
 	clean help install install-module install-data uninstall dkms-install \
 	dkms-uninstall
@@ -97,6 +100,9 @@ check:
 
 check-matrix:
 	KERNELS="6.1 6.12 6.12-rt" scripts/check.sh
+
+check-debug:
+	KERNELS="6.1-kasan 6.1-kcsan" scripts/check.sh
 
 demo:
 	scripts/demo.sh

@@ -7,8 +7,9 @@
 # The last line is "N passed, N failed, N skipped"; the exit status is
 # non-zero if anything failed.
 #
-# Kernels: $KERNELS (e.g. "6.1 6.12 6.12-rt", what make check-matrix runs),
-# else $KERNEL, else 6.1.  What does not depend on the kernel (packages,
+# Kernels: $KERNELS (e.g. "6.1 6.12 6.12-rt", what make check-matrix runs;
+# "6.1-kasan 6.1-kcsan", the debug kernels make check-debug builds once and
+# runs), else $KERNEL, else 6.1.  What does not depend on the kernel (packages,
 # user space, host tests) runs once, among the first kernel's steps in the
 # order of a one-kernel run; each further kernel's steps follow.  With more
 # than one kernel a summary line per kernel comes before the total.
@@ -23,9 +24,9 @@ failed=()
 read -ra kernels <<<"${KERNELS:-${KERNEL:-6.1}}"
 for k in "${kernels[@]}"; do
 	case $k in
-	6.1 | 6.12 | 6.12-rt) ;;
+	6.1 | 6.12 | 6.12-rt | 6.1-kasan | 6.1-kcsan) ;;
 	*)
-		echo "check: unknown kernel '$k' (6.1, 6.12 or 6.12-rt)"
+		echo "check: unknown kernel '$k' (6.1, 6.12, 6.12-rt, 6.1-kasan or 6.1-kcsan)"
 		echo "0 passed, 1 failed, 0 skipped"
 		exit 2
 		;;
