@@ -2,7 +2,8 @@
 # Runs inside the test-bed guest (busybox sh): the module lifecycle test with
 # the module unloaded, then every other katomic selftest against the loaded
 # module (the *_test32 programs are 32-bit: the compat_ioctl path) and the
-# liburing demo if it is there, then a clean rmmod.  Exits non-zero if
+# liburing demo if it is there, the fault injection test on a kernel that
+# has fault injection, then a clean rmmod.  Exits non-zero if
 # anything failed.
 ko=${KATOMIC_KO:-/katomic.ko}
 rc=0
@@ -17,6 +18,15 @@ for t in /bin/katomic_*_test /bin/katomic_*_test32; do
 	[ -x "$t" ] || continue
 	"$t" || rc=1
 done
+# Fault injection (a debug kernel: make check-debug): every allocation and
+# user copy on each op's path fails once in turn.
+if [ -x /bin/katomic_faults ]; then
+	if [ -w /proc/thread-self/fail-nth ]; then
+		/bin/katomic_faults || rc=1
+	else
+		echo "# katomic_faults: not run: this kernel has no fault injection (make check-debug's has)"
+	fi
+fi
 # The liburing demo, small: every completion is checked against the
 # result it must have (uring_demo exits 1 on the first that is not).
 if [ -x /bin/uring_demo ]; then
