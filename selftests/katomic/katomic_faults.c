@@ -297,6 +297,7 @@ TEST_F(faults, context_new)
 	struct kf_case c = { "CONTEXT_NEW", ctx_new_reset, ctx_new_op,
 			     ctx_new_state, &a };
 	struct kf_walk w;
+
 	KF_READY();
 
 	kf_walk(_metadata, &c, &w);
@@ -440,6 +441,7 @@ TEST_F(faults, counters)
 	char name[64];
 	struct kf_walk w;
 	unsigned int i;
+
 	KF_READY();
 
 	for (i = 0; i < KT_ARRAY_SIZE(kinds); i++) {
@@ -563,6 +565,7 @@ TEST_F(faults, values)
 	unsigned int i, j;
 	char name[64];
 	struct kf_walk w;
+
 	KF_READY();
 
 	ASSERT_NE(NULL, a);
