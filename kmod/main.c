@@ -540,3 +540,4 @@ module_exit(katomic_exit);
 MODULE_DESCRIPTION("Go's sync/atomic family over the kernel's atomics");
 MODULE_AUTHOR("The katomic developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KATOMIC_VERSION);

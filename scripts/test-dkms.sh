@@ -97,6 +97,8 @@ ko=/var/lib/dkms/katomic/$version/$KVER/$arch/module/katomic.ko
 check "dkms built $ko" test -f "$ko"
 vermagic=$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)
 check "its vermagic is $KVER: '$vermagic'" test "$vermagic" = "$KVER"
+modver=$(modinfo -F version "$ko" 2>/dev/null)
+check "it carries VERSION ($version): '$modver'" test "$modver" = "$version"
 check "dkms installed it as $mods/updates/dkms/katomic.ko" cmp "$ko" "$mods/updates/dkms/katomic.ko"
 check "modules.dep lists updates/dkms/katomic.ko" grep -qx 'updates/dkms/katomic.ko:' "$mods/modules.dep"
 check "dkms built it from /usr/src/katomic-$version" \

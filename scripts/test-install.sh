@@ -120,6 +120,8 @@ ko=$stage/$mdir/extra/kmod/katomic.ko
 vermagic=$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)
 check "katomic.ko's vermagic is $KVER (KDIR's kernel): '$vermagic'" test "$vermagic" = "$KVER"
 check "katomic.ko is the module built (kmod/katomic.ko)" cmp "$ko" kmod/katomic.ko
+modver=$(modinfo -F version "$ko" 2>/dev/null)
+check "katomic.ko carries VERSION ($version): '$modver'" test "$modver" = "$version"
 check "modules.dep lists extra/kmod/katomic.ko" \
 	grep -qx 'extra/kmod/katomic.ko:' "$stage/$mdir/modules.dep"
 shown=$(modprobe -d "$stage" -S "$KVER" --show-depends katomic 2>&1)
