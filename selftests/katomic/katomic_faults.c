@@ -102,25 +102,27 @@ static int kf_arm(unsigned int n)
 }
 
 /*
- * Whether the armed fault was injected; disarms a pending one.  Reading
- * passes no injection point before it reads the count; disarming may
- * (its own copy from user space) and is allowed to fail then: the count
- * is 0 either way, which is checked.
+ * Whether the armed fault was injected (1) or is still pending (0, and
+ * disarmed now).  Reading the count copies it out to user space, itself a
+ * fault point: if it was the last one left, that copy fails (-EFAULT) and
+ * the fault is spent, which means the op did not reach it.  Disarming is
+ * a copy from user space, the same.  The count must read 0 after either.
  */
 static int kf_fired(void)
 {
 	char s[16] = "";
-	unsigned long left;
+	ssize_t n;
 
-	if (pread(kf_nth_fd, s, sizeof(s) - 1, 0) <= 0)
-		return -EIO;
-	left = strtoul(s, NULL, 10);
-	if (!left)
+	n = pread(kf_nth_fd, s, sizeof(s) - 1, 0);
+	if (n > 0 && !strtoul(s, NULL, 10))
 		return 1;
-	(void)!pwrite(kf_nth_fd, "0", 1, 0);
+	if (n <= 0 && errno != EFAULT)
+		return -errno;
+	if (n > 0)
+		(void)!pwrite(kf_nth_fd, "0", 1, 0);
 	memset(s, 0, sizeof(s));
-	if (pread(kf_nth_fd, s, sizeof(s) - 1, 0) <= 0 ||
-	    strtoul(s, NULL, 10))
+	n = pread(kf_nth_fd, s, sizeof(s) - 1, 0);
+	if (n <= 0 || strtoul(s, NULL, 10))
 		return -EIO;
 	return 0;
 }
@@ -477,8 +479,11 @@ struct kf_slot {
 	struct kv_res res;
 };
 
-/* val[i]'s tag: each op but LOAD puts the other value in. */
-#define KF_TAG(i)	(0x41 + (i))
+/*
+ * One tag (Go: a slot keeps its first value's type), two values: each op
+ * but LOAD puts the other one in.
+ */
+#define KF_TAG		0x41
 
 static int slot_reset(void *arg)
 {
@@ -488,9 +493,14 @@ static int slot_reset(void *arg)
 
 	if (r)
 		return r;
-	if (res.tag != KF_TAG(0) && res.tag != KF_TAG(1))
+	if (res.tag != KF_TAG || res.len != KF_VALUE_MAX)
 		return -EINVAL;
-	a->cur = res.tag - KF_TAG(0);
+	if (!memcmp(a->out, a->val[0], KF_VALUE_MAX))
+		a->cur = 0;
+	else if (!memcmp(a->out, a->val[1], KF_VALUE_MAX))
+		a->cur = 1;
+	else
+		return -EINVAL;
 	a->version = res.version;
 	return 0;
 }
@@ -506,14 +516,14 @@ static int slot_op(void *arg)
 		memset(a->out, 0, sizeof(a->out));
 		return kv_load(a->fd, a->id, a->out, sizeof(a->out), &a->res);
 	case KATOMIC_VOP_STORE:
-		return kv_store(a->fd, a->id, KF_TAG(next), a->val[next],
+		return kv_store(a->fd, a->id, KF_TAG, a->val[next],
 				KF_VALUE_MAX, &a->res);
 	case KATOMIC_VOP_SWAP:
-		return kv_swap(a->fd, a->id, KF_TAG(next), a->val[next],
+		return kv_swap(a->fd, a->id, KF_TAG, a->val[next],
 			       KF_VALUE_MAX, a->out, sizeof(a->out), &a->res);
 	default:
-		return kv_cas(a->fd, a->id, KF_TAG(next), a->val[next],
-			      KF_VALUE_MAX, KF_TAG(a->cur), a->val[a->cur],
+		return kv_cas(a->fd, a->id, KF_TAG, a->val[next],
+			      KF_VALUE_MAX, KF_TAG, a->val[a->cur],
 			      KF_VALUE_MAX, &a->res);
 	}
 }
@@ -534,9 +544,9 @@ static enum kf_state slot_state(void *arg, int r)
 	if (kv_load(a->fd, a->id, now, sizeof(now), &res) ||
 	    res.len != KF_VALUE_MAX)
 		return KF_OTHER;
-	old = res.tag == KF_TAG(a->cur) && res.version == a->version &&
+	old = res.tag == KF_TAG && res.version == a->version &&
 	      !memcmp(now, a->val[a->cur], KF_VALUE_MAX);
-	new = res.tag == KF_TAG(next) && res.version == a->version + 1 &&
+	new = res.tag == KF_TAG && res.version == a->version + 1 &&
 	      !memcmp(now, a->val[next], KF_VALUE_MAX);
 	if (a->vop == KATOMIC_VOP_LOAD) {
 		if (!old)
@@ -544,7 +554,7 @@ static enum kf_state slot_state(void *arg, int r)
 		if (r)
 			return KF_OLD;
 		return a->res.len == KF_VALUE_MAX &&
-		       a->res.tag == KF_TAG(a->cur) &&
+		       a->res.tag == KF_TAG &&
 		       !memcmp(a->out, a->val[a->cur], KF_VALUE_MAX) ?
 		       KF_NEW : KF_OTHER;
 	}
@@ -576,7 +586,7 @@ TEST_F(faults, values)
 		ASSERT_EQ(0, kv_define(a->fd, a->id, kinds[i]));
 		kv_fill(a->val[0], KF_VALUE_MAX, 1 + i);
 		kv_fill(a->val[1], KF_VALUE_MAX, 100 + i);
-		ASSERT_EQ(0, kv_store(a->fd, a->id, KF_TAG(0), a->val[0],
+		ASSERT_EQ(0, kv_store(a->fd, a->id, KF_TAG, a->val[0],
 				      KF_VALUE_MAX, NULL));
 		for (j = 0; j < KT_ARRAY_SIZE(vops); j++) {
 			a->vop = vops[j];
