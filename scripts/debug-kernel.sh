@@ -46,10 +46,10 @@ top=$cache/debug-kernel
 src=$top/src-$srcver
 out=$top/$flavour-$key
 mkdir -p "$top"
-exec 9>"$top/.lock"
-flock 9
 
-# The source, once per linux-source version.
+# The source, once per linux-source version (one unpacker at a time).
+exec 8>"$top/.lock-src"
+flock 8
 if [ ! -f "$src/.unpacked" ]; then
 	echo "debug-kernel: unpacking $tarball" >&2
 	rm -rf "$src" "$src.tmp"
@@ -58,6 +58,11 @@ if [ ! -f "$src/.unpacked" ]; then
 	touch "$src.tmp/.unpacked"
 	mv "$src.tmp" "$src"
 fi
+flock -u 8
+
+# One builder per flavour; the other flavour's kernel may build meanwhile.
+exec 9>"$top/.lock-$flavour"
+flock 9
 
 # The config, checked symbol by symbol.
 check_config() {
