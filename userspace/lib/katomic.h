@@ -141,8 +141,8 @@ int katomic_fd(const struct katomic *k);	/* -1 for a twin */
 /* Context ----------------------------------------------------------- */
 
 /* A twin reports abi_version 1, features KATOMIC_FEAT_SYNC_KINDS |
- * KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH (and KATOMIC_FEAT_VALUES if
- * it has slots), its nr_counters, nr_slots and value_max, max_batch
+ * KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH | KATOMIC_FEAT_MMAP (and
+ * KATOMIC_FEAT_VALUES if it has slots), its nr_counters, nr_slots and value_max, max_batch
  * KATOMIC_TWIN_MAX_BATCH, and ptr_bits = the width of uintptr_t. */
 int katomic_info(struct katomic *k, struct katomic_info *info);
 int katomic_nop(struct katomic *k);	/* KATOMIC_IOC_NOP: the syscall floor */
