@@ -127,6 +127,19 @@ static void *mm_map_rw(int ctx, size_t len)
 	return mm_map(ctx, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 }
 
+/*
+ * A mapped context of MM_N counters and a mapping of its len bytes; its
+ * ASSERTs end the test.
+ */
+static void mm_mapped(struct __test_metadata *_metadata, int fd, size_t len,
+		      int *ctx, void **p)
+{
+	*ctx = mm_ctx(fd, MM_N, 0);
+	ASSERT_LE(0, *ctx) TH_LOG("CONTEXT_NEW(MMAP): %s", strerror(-*ctx));
+	*p = mm_map_rw(*ctx, len);
+	ASSERT_NE(NULL, *p) TH_LOG("mmap: %s", strerror(errno));
+}
+
 /* ---- the device-wide checks ------------------------------------------ */
 
 FIXTURE(mm) {
@@ -404,11 +417,8 @@ FIXTURE_SETUP(mm_type)
 		      &variant->t);
 	ASSERT_TRUE(self->info.features & KATOMIC_FEAT_MMAP)
 		TH_LOG("this module does not claim KATOMIC_FEAT_MMAP");
-	self->ctx = mm_ctx(self->fd, MM_N, 0);
-	ASSERT_LE(0, self->ctx);
 	self->len = MM_N * CELL;
-	self->map = mm_map_rw(self->ctx, self->len);
-	ASSERT_NE(NULL, self->map) TH_LOG("mmap: %s", strerror(errno));
+	mm_mapped(_metadata, self->fd, self->len, &self->ctx, &self->map);
 }
 
 FIXTURE_TEARDOWN(mm_type)
@@ -532,10 +542,7 @@ TEST_F(mm, unmap_then_close)
 	__u64 v;
 	int ctx;
 
-	ctx = mm_ctx(self->fd, MM_N, 0);
-	ASSERT_LE(0, ctx);
-	p = mm_map_rw(ctx, len);
-	ASSERT_NE(NULL, p);
+	mm_mapped(_metadata, self->fd, len, &ctx, &p);
 	ASSERT_EQ(0, kt_define(ctx, 2, KATOMIC_TYPE_INT64, 0, 10));
 	cell_add(cell_of(p, 2), 64, 5);
 	EXPECT_EQ(0, munmap(p, len));
@@ -559,11 +566,8 @@ TEST_F(mm, outlives_fd)
 	void *p, *q;
 	int ctx;
 
-	ctx = mm_ctx(self->fd, MM_N, 0);
-	ASSERT_LE(0, ctx);
-	p = mm_map_rw(ctx, len);
+	mm_mapped(_metadata, self->fd, len, &ctx, &p);
 	q = mm_map_rw(ctx, len);
-	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, q);
 	ASSERT_EQ(0, kt_define(ctx, 0, KATOMIC_TYPE_UINT32, 0, 1));
 	EXPECT_EQ(0, close(ctx));
@@ -589,10 +593,7 @@ TEST_F(mm, pins_module)
 	before = kt_mod_refcnt();
 	ASSERT_LE(0, before) TH_LOG("%s/refcnt: %s", KT_SYSFS,
 				    strerror(-before));
-	ctx = mm_ctx(self->fd, MM_N, 0);
-	ASSERT_LE(0, ctx);
-	p = mm_map_rw(ctx, len);
-	ASSERT_NE(NULL, p);
+	mm_mapped(_metadata, self->fd, len, &ctx, &p);
 	EXPECT_EQ(before + 1, kt_mod_refcnt());
 	close(ctx);
 	closed = kt_mod_refcnt();
@@ -616,10 +617,7 @@ TEST_F(mm, fork_shares)
 	void *p;
 	__u64 v;
 
-	ctx = mm_ctx(self->fd, MM_N, 0);
-	ASSERT_LE(0, ctx);
-	p = mm_map_rw(ctx, len);
-	ASSERT_NE(NULL, p);
+	mm_mapped(_metadata, self->fd, len, &ctx, &p);
 	ASSERT_EQ(0, kt_define(ctx, 5, KATOMIC_TYPE_UINT64, 0, 0));
 	pid = fork();
 	ASSERT_LE(0, pid);

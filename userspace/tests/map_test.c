@@ -138,6 +138,12 @@ static const __u64 edges[] = {
 };
 #define NR_EDGES	(sizeof(edges) / sizeof(edges[0]))
 
+/* A typed call's operands, by its count: edges j and i + j. */
+#define ARGS_0
+#define ARGS_1		(__typeof__(a))edges[j],
+#define ARGS_2		(__typeof__(a))edges[j], \
+			(__typeof__(a))edges[(i + j) % NR_EDGES],
+
 TEST_F(map, typed_calls_agree)
 {
 	struct katomic *ref;
@@ -146,10 +152,6 @@ TEST_F(map, typed_calls_agree)
 	ASSERT_EQ(0, katomic_twin_new(N, &ref));
 	for (i = 0; i < NR_EDGES; i++) {
 		for (j = 0; j < NR_EDGES; j++) {
-#define ARGS_0
-#define ARGS_1		(__typeof__(a))edges[j],
-#define ARGS_2		(__typeof__(a))edges[j], \
-			(__typeof__(a))edges[(i + j) % NR_EDGES],
 #define KATOMIC_OP_TYPE(NAME, nr, name, operands, applied,		\
 			TNAME, tnr, tname, bits, is_signed)		\
 			do {						\
@@ -177,9 +179,6 @@ TEST_F(map, typed_calls_agree)
 			} while (0);
 			KATOMIC_OP_TYPE_TABLE
 #undef KATOMIC_OP_TYPE
-#undef ARGS_0
-#undef ARGS_1
-#undef ARGS_2
 		}
 	}
 	EXPECT_EQ(NR_EDGES * NR_EDGES * KATOMIC_OP_LAST * KATOMIC_TYPE_LAST,

@@ -202,6 +202,11 @@ TEST_F(map, paths_agree)
 	       n, fails);
 }
 
+/* A typed call's operands, by its count: vals i and i + 3. */
+#define ARGS_0
+#define ARGS_1	(__typeof__(a))vals[i],
+#define ARGS_2	(__typeof__(a))vals[i], (__typeof__(a))vals[(i + 3) % 8],
+
 /* The typed calls of both sides in turn, against the twin's. */
 TEST_F(map, typed_calls_alternate)
 {
@@ -213,9 +218,6 @@ TEST_F(map, typed_calls_alternate)
 	bool mapped = false;
 
 	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-#define ARGS_0
-#define ARGS_1	(__typeof__(a))vals[i],
-#define ARGS_2	(__typeof__(a))vals[i], (__typeof__(a))vals[(i + 3) % 8],
 #define KATOMIC_OP_TYPE(NAME, nr, name, operands, applied,		\
 			TNAME, tnr, tname, bits, is_signed)		\
 		do {							\
@@ -237,9 +239,6 @@ TEST_F(map, typed_calls_alternate)
 		} while (0);
 		KATOMIC_OP_TYPE_TABLE
 #undef KATOMIC_OP_TYPE
-#undef ARGS_0
-#undef ARGS_1
-#undef ARGS_2
 	}
 	EXPECT_EQ(8 * KATOMIC_OP_LAST * KATOMIC_TYPE_LAST, calls);
 }
