@@ -327,8 +327,9 @@ static int katomic_run_percpu(struct katomic_counter *c, u8 op, u64 a,
 }
 
 /*
- * Run a checked @op on @c of @ctx, defined with @sync.  Returns 0, -EOPNOTSUPP
- * (an op PERCPU lacks) or -ERESTARTSYS (a signal ended MUTEX's wait).
+ * Run a checked @op on @c of @ctx, defined with @sync.  Returns 0,
+ * -EOPNOTSUPP (an op PERCPU lacks) or -ERESTARTSYS (a signal ended MUTEX's
+ * wait).
  */
 static int katomic_run(struct katomic_ctx *ctx, struct katomic_counter *c,
 		       const struct katomic_type_info *t, u8 sync, u8 op,
@@ -406,7 +407,6 @@ static int katomic_counter_setup(struct katomic_ctx *ctx,
 				 const struct katomic_define *d, u8 sync)
 {
 	u8 applied;
-
 	void *v;
 
 	switch (sync) {
