@@ -2,12 +2,14 @@
 /*
  * katomic: contexts, the sets of counters and value slots an fd addresses.
  */
+#include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "katomic.h"
 
 struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
-				       u32 value_max, gfp_t gfp)
+				       u32 value_max, bool mappable, gfp_t gfp)
 {
 	struct katomic_ctx *ctx;
 	u32 id;
@@ -26,10 +28,22 @@ struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
 	ctx->slots = kvcalloc(nr_slots, sizeof(*ctx->slots), gfp);
 	if (!ctx->slots)
 		goto err_free_counters;
+	if (mappable && nr_counters) {
+		/*
+		 * Zeroed pages that remap_vmalloc_range() may map: nothing
+		 * but the cells (and zeros up to the page's end) is ever in
+		 * them.  Not charged to a cgroup: vmalloc_user() takes no gfp.
+		 */
+		ctx->cells_size = PAGE_ALIGN((size_t)nr_counters * KATOMIC_CELL);
+		ctx->cells = vmalloc_user(ctx->cells_size);
+		if (!ctx->cells)
+			goto err_free_slots;
+	}
 	for (id = 0; id < nr_slots; id++)
 		mutex_init(&ctx->slots[id].lock);
 	if (init_srcu_struct(&ctx->srcu))
-		goto err_free_slots;
+		goto err_free_cells;
+	ctx->mappable = mappable;
 	ctx->nr_counters = nr_counters;
 	ctx->nr_slots = nr_slots;
 	ctx->value_max = value_max;
@@ -37,6 +51,8 @@ struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
 	mutex_init(&ctx->lock);
 	return ctx;
 
+err_free_cells:
+	vfree(ctx->cells);
 err_free_slots:
 	kvfree(ctx->slots);
 err_free_counters:
@@ -46,7 +62,10 @@ err_free_ctx:
 	return NULL;
 }
 
-/* No fd refers to @ctx any more: no op runs and none can start. */
+/*
+ * No fd and no mapping refers to @ctx any more (a mapping holds its file):
+ * no op runs and none can start.
+ */
 void katomic_ctx_destroy(struct katomic_ctx *ctx)
 {
 	u32 id;
@@ -60,6 +79,7 @@ void katomic_ctx_destroy(struct katomic_ctx *ctx)
 	kvfree(ctx->slots);
 	cleanup_srcu_struct(&ctx->srcu);
 	mutex_destroy(&ctx->lock);
+	vfree(ctx->cells);
 	kvfree(ctx->counters);
 	kfree(ctx);
 }

@@ -9,6 +9,11 @@
  * sync kinds run the same family as load, compute, store on a plain
  * integer: without synchronisation (NONE), under a lock (SPINLOCK, MUTEX),
  * or, for LOAD, STORE and ADD, on a percpu_counter (PERCPU).
+ *
+ * An ATOMIC counter's value lives in the counter, or, in a context made
+ * with KATOMIC_CTX_MMAP, in its cell of the pages user space maps
+ * (katomic_value()): the same op bodies run on either, and user space's
+ * own atomics on the cell are atomic with respect to them.
  */
 #include <linux/bitops.h>
 #include <linux/errno.h>
@@ -16,6 +21,7 @@
 #include <linux/nospec.h>
 #include <linux/processor.h>
 #include <linux/rcupdate.h>
+#include <linux/string.h>
 
 #include "katomic.h"
 
@@ -162,28 +168,42 @@ KATOMIC_DEFINE_EXEC(atomic, atomic_t *, int, unsigned int)
 KATOMIC_DEFINE_EXEC(atomic64, atomic64_t *, s64, u64)
 KATOMIC_DEFINE_EXEC(atomic_long, atomic_long_t *, long, unsigned long)
 
-/* Run @op on @c as type @t; operands are already checked. */
-static u64 katomic_exec(struct katomic_counter *c,
-			const struct katomic_type_info *t, u8 op, u64 a, u64 b,
-			u8 *applied)
+/*
+ * Run @op on the ATOMIC value at @v (katomic_value()) as type @t; operands
+ * are already checked.
+ */
+static u64 katomic_exec(void *v, const struct katomic_type_info *t, u8 op,
+			u64 a, u64 b, u8 *applied)
 {
 	u64 raw;
 
 	switch (t->backing) {
 	case KATOMIC_BACK_32:
-		raw = atomic_exec(&c->v.i32, op, (int)a, (int)b, t->is_signed,
-				  applied);
+		raw = atomic_exec(v, op, (int)a, (int)b, t->is_signed, applied);
 		break;
 	case KATOMIC_BACK_64:
-		raw = atomic64_exec(&c->v.i64, op, (s64)a, (s64)b,
-				    t->is_signed, applied);
+		raw = atomic64_exec(v, op, (s64)a, (s64)b, t->is_signed,
+				    applied);
 		break;
 	default:
-		raw = atomic_long_exec(&c->v.ilong, op, (long)a, (long)b,
-				       t->is_signed, applied);
+		raw = atomic_long_exec(v, op, (long)a, (long)b, t->is_signed,
+				       applied);
 		break;
 	}
 	return katomic_extend(t, raw);
+}
+
+/*
+ * Where @c's ATOMIC value lives: @c itself, or in a mapped context the
+ * cell of the same id, which user space reads and writes too.  The kernel
+ * takes nothing else from the cell: whatever bits user space leaves there
+ * are simply the counter's value.
+ */
+static void *katomic_value(struct katomic_ctx *ctx, struct katomic_counter *c)
+{
+	if (ctx->cells)
+		return ctx->cells + (size_t)(c - ctx->counters) * KATOMIC_CELL;
+	return &c->v;
 }
 
 /*
@@ -307,16 +327,18 @@ static int katomic_run_percpu(struct katomic_counter *c, u8 op, u64 a,
 }
 
 /*
- * Run a checked @op on @c, defined with @sync.  Returns 0, -EOPNOTSUPP
- * (an op PERCPU lacks) or -ERESTARTSYS (a signal ended MUTEX's wait).
+ * Run a checked @op on @c of @ctx, defined with @sync.  Returns 0,
+ * -EOPNOTSUPP (an op PERCPU lacks) or -ERESTARTSYS (a signal ended MUTEX's
+ * wait).
  */
-static int katomic_run(struct katomic_counter *c,
+static int katomic_run(struct katomic_ctx *ctx, struct katomic_counter *c,
 		       const struct katomic_type_info *t, u8 sync, u8 op,
 		       u64 a, u64 b, u64 *res, u8 *applied)
 {
 	switch (sync) {
 	case KATOMIC_SYNC_ATOMIC:
-		*res = katomic_exec(c, t, op, a, b, applied);
+		*res = katomic_exec(katomic_value(ctx, c), t, op, a, b,
+				    applied);
 		return 0;
 	case KATOMIC_SYNC_NONE:
 		katomic_run_none(c, t, op, a, b, res, applied);
@@ -385,10 +407,15 @@ static int katomic_counter_setup(struct katomic_ctx *ctx,
 				 const struct katomic_define *d, u8 sync)
 {
 	u8 applied;
+	void *v;
 
 	switch (sync) {
 	case KATOMIC_SYNC_ATOMIC:
-		katomic_exec(c, katomic_type(d->type), KATOMIC_OP_STORE,
+		/* A mapped cell: nothing but the value, in the type's width. */
+		v = katomic_value(ctx, c);
+		if (ctx->cells)
+			memset(v, 0, KATOMIC_CELL);
+		katomic_exec(v, katomic_type(d->type), KATOMIC_OP_STORE,
 			     d->init, 0, &applied);
 		break;
 	case KATOMIC_SYNC_PERCPU:
@@ -439,6 +466,9 @@ int katomic_counter_define(struct katomic_ctx *ctx, struct katomic_define *d)
 	ret = katomic_define_check(d, sync);
 	if (ret)
 		return ret;
+	/* User space runs its own atomics on a mapped context's values. */
+	if (ctx->mappable && sync != KATOMIC_SYNC_ATOMIC)
+		return -EOPNOTSUPP;
 
 	mutex_lock(&ctx->lock);
 	if (c->state) {
@@ -482,6 +512,9 @@ int katomic_counter_undefine(struct katomic_ctx *ctx,
 		if (KATOMIC_STATE_SYNC(state) == KATOMIC_SYNC_MUTEX)
 			synchronize_srcu(&ctx->srcu);
 		katomic_counter_teardown(c, state);
+		/* An undefined cell reads 0, as a new one does. */
+		if (ctx->cells)
+			memset(katomic_value(ctx, c), 0, KATOMIC_CELL);
 	}
 	mutex_unlock(&ctx->lock);
 	return ret;
@@ -537,8 +570,8 @@ static int katomic_counter_run_sleeping(struct katomic_ctx *ctx,
 	idx = srcu_read_lock(&ctx->srcu);
 	ret = katomic_counter_kind(c, op->type);
 	if (ret == KATOMIC_SYNC_MUTEX)
-		ret = katomic_run(c, t, KATOMIC_SYNC_MUTEX, code, op->arg,
-				  op->arg2, res, applied);
+		ret = katomic_run(ctx, c, t, KATOMIC_SYNC_MUTEX, code,
+				  op->arg, op->arg2, res, applied);
 	else if (ret >= 0)
 		ret = -EAGAIN;
 	srcu_read_unlock(&ctx->srcu, idx);
@@ -563,8 +596,8 @@ static int katomic_counter_run(struct katomic_ctx *ctx,
 		ret = katomic_counter_kind(c, op->type);
 		sync = ret;
 		if (sync >= 0 && sync != KATOMIC_SYNC_MUTEX)
-			ret = katomic_run(c, t, sync, code, op->arg, op->arg2,
-					  res, applied);
+			ret = katomic_run(ctx, c, t, sync, code, op->arg,
+					  op->arg2, res, applied);
 		rcu_read_unlock();
 		if (sync != KATOMIC_SYNC_MUTEX)
 			return ret;

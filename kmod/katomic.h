@@ -91,10 +91,25 @@ struct katomic_slot {
 	};
 };
 
-/* A context: the counters and value slots that one ioctl can address. */
+/*
+ * A mapped context's cells: counter id's value at byte id * KATOMIC_CELL
+ * of pages user space can map, one cache line each.
+ */
+#define KATOMIC_CELL	64
+
+/*
+ * A context: the counters and value slots that one ioctl can address.
+ * With KATOMIC_CTX_MMAP, @cells holds the counters' values (ATOMIC only),
+ * in zeroed vmalloc_user() pages of @cells_size bytes that user space maps
+ * and runs its own atomics on; each counter's type and kind stay in
+ * @counters, which user space never sees.
+ */
 struct katomic_ctx {
 	struct katomic_counter *counters;
 	struct katomic_slot *slots;
+	void *cells;		/* NULL unless mapped (and nr_counters > 0) */
+	size_t cells_size;	/* nr_counters * KATOMIC_CELL, page-aligned */
+	bool mappable;		/* made with KATOMIC_CTX_MMAP */
 	u32 nr_counters;
 	u32 nr_slots;
 	u32 value_max;
@@ -104,7 +119,7 @@ struct katomic_ctx {
 };
 
 struct katomic_ctx *katomic_ctx_create(u32 nr_counters, u32 nr_slots,
-				       u32 value_max, gfp_t gfp);
+				       u32 value_max, bool mappable, gfp_t gfp);
 void katomic_ctx_destroy(struct katomic_ctx *ctx);
 
 /* counter.c: the ioctl handlers for counters. */

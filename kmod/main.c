@@ -12,10 +12,12 @@
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "compat.h"
 #include "katomic.h"
@@ -120,7 +122,7 @@ static int katomic_ioc_info(struct file *file, void *arg)
 	info->abi_version = KATOMIC_ABI_VERSION;
 	info->features = KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_VALUES |
 			 KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH |
-			 KATOMIC_FEAT_URING;
+			 KATOMIC_FEAT_URING | KATOMIC_FEAT_MMAP;
 	info->nr_counters = ctx->nr_counters;
 	info->nr_slots = ctx->nr_slots;
 	info->value_max = ctx->value_max;
@@ -298,8 +300,6 @@ static int katomic_ioc_context_new(struct file *file, void *arg)
 	if ((kc->flags & ~(KATOMIC_CTX_CLOEXEC | KATOMIC_CTX_MMAP)) ||
 	    kc->reserved[0] || kc->reserved[1])
 		return -EINVAL;
-	if (kc->flags & KATOMIC_CTX_MMAP)
-		return -EOPNOTSUPP;	/* no KATOMIC_FEAT_MMAP yet */
 	if (kc->nr_counters > max_counters || kc->nr_slots > max_slots ||
 	    kc->value_max > max_value)
 		return -E2BIG;
@@ -307,7 +307,7 @@ static int katomic_ioc_context_new(struct file *file, void *arg)
 		return -EINVAL;
 	/* Charged to the memory cgroup of the process that asks. */
 	ctx = katomic_ctx_create(kc->nr_counters, kc->nr_slots, kc->value_max,
-				 GFP_KERNEL_ACCOUNT);
+				 kc->flags & KATOMIC_CTX_MMAP, GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	fd = anon_inode_getfd("[katomic]", &katomic_ctx_fops, ctx,
@@ -462,16 +462,45 @@ static const struct file_operations katomic_fops = {
 	.llseek = noop_llseek,
 };
 
-/* The last reference to a private context's file is gone: so is it. */
+/*
+ * The last reference to a private context's file is gone: so is it.  A
+ * mapping holds one (vma->vm_file, taken by mmap and again by fork), so
+ * the context outlives its descriptors while it is mapped, and the module
+ * (the file's fops->owner) cannot be removed until the last unmap.
+ */
 static int katomic_ctx_release(struct inode *inode, struct file *file)
 {
 	katomic_ctx_destroy(file->private_data);
 	return 0;
 }
 
+/*
+ * mmap of a KATOMIC_CTX_MMAP context: its counters' cells, from offset 0,
+ * at most nr_counters * KATOMIC_CELL bytes rounded up to a page, shared
+ * (a private mapping would copy the pages on the first write and leave
+ * the kernel's counters behind).  Other contexts: -ENODEV, as for a file
+ * without mmap (the global context's /dev/katomic has none).
+ * remap_vmalloc_range() maps the pages at once, so no fault ever comes to
+ * us; it marks the vma VM_DONTEXPAND (mremap cannot grow it past the
+ * cells) and VM_DONTDUMP.  Any protection is fine: PROT_READ alone makes
+ * a view that cannot change the counters.
+ */
+static int katomic_ctx_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct katomic_ctx *ctx = file->private_data;
+
+	if (!ctx->mappable)
+		return -ENODEV;
+	if (vma->vm_pgoff || !(vma->vm_flags & VM_MAYSHARE) ||
+	    vma->vm_end - vma->vm_start > ctx->cells_size)
+		return -EINVAL;
+	return remap_vmalloc_range(vma, ctx->cells, 0);
+}
+
 static const struct file_operations katomic_ctx_fops = {
 	.owner = THIS_MODULE,
 	.release = katomic_ctx_release,
+	.mmap = katomic_ctx_mmap,
 	.unlocked_ioctl = katomic_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.uring_cmd = katomic_uring_cmd,
@@ -515,7 +544,7 @@ static int __init katomic_init(void)
 
 	/* Lives until rmmod: not charged to the cgroup of whoever loaded us. */
 	katomic_global = katomic_ctx_create(nr_counters, nr_slots, value_max,
-					    GFP_KERNEL);
+					    false, GFP_KERNEL);
 	if (!katomic_global)
 		return -ENOMEM;
 

@@ -2,8 +2,9 @@
 # make demo: install what is needed, build the module for the test bed's
 # kernel and the katomic command, boot the VM, load the module, drive
 # counters and value slots with katomic, and end with the study tables:
-# katomic hammer over every kernel and user counter kind, katomic tear over
-# every value slot kind.
+# katomic hammer over every kernel and user counter kind, kernel and user
+# atomics on the same mapped counter (kernel:mmap, kernel:mixed), katomic
+# tear over every value slot kind.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -70,6 +71,11 @@ run katomic value undefine 0
 echo "# The study: i++ from 2 threads on one counter, with every sync kind,"
 echo "# in the kernel (ioctl per op) and in user space (libkatomic's twin)."
 run katomic hammer
+echo "# Kernel and user atomics on the same memory: ATOMIC counters of a mapped"
+echo "# context, the threads adding with their own C11 atomics on the mapped"
+echo "# cells (kernel:mmap), or half through ioctls and half through the mapping"
+echo "# on one counter (kernel:mixed): the totals stay exact."
+run katomic hammer --target kernel:atomic --target kernel:mmap --target kernel:mixed
 echo "# The tear study: writers store values whose bytes are all one byte,"
 echo "# readers check every load, on a value slot of each kind."
 run katomic tear

@@ -8,6 +8,10 @@
 #    (none's rows there must only add up: in such short runs its losses
 #    are too few to count on);
 #  - every kind, none too, is exact when each thread has its own counter;
+#  - kernel and user atomics on the same memory: kernel:mmap (every thread
+#    through the mapping) and kernel:mixed (half through ioctls, half
+#    through the mapping, on one counter) are exact for add, cas-loop and
+#    swap, the ioctl half by ioctl, batch and io_uring;
 #  - the hammer leaves no counter defined behind it;
 #  - katomic tear: a default run tears loads of kernel:none (user:none's
 #    tearing depends on how the threads overlap: only its row must add
@@ -88,6 +92,14 @@ hammer cas-loop locked --threads 4 --ops 20000 --op cas-loop
 hammer swap locked --threads 4 --ops 20000 --op swap
 hammer per-thread exact --threads 4 --ops 20000 --counter per-thread
 hammer adjacent exact --threads 4 --ops 20000 --counter adjacent --op swap
+hammer mapped exact --threads 4 --ops 20000 --target kernel:mmap \
+	--target kernel:mixed
+hammer mapped-cas-loop exact --threads 4 --ops 10000 --op cas-loop \
+	--target kernel:mmap --target kernel:mixed
+hammer mapped-swap-batch exact --threads 4 --ops 20000 --op swap --path batch \
+	--target kernel:mixed
+hammer mapped-uring exact --threads 4 --ops 20000 --path uring \
+	--target kernel:mixed
 left=$(katomic list)
 if [ -z "$left" ]; then
 	ok "the hammer left no counter defined"

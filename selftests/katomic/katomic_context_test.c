@@ -447,23 +447,6 @@ TEST_F(ctx, scm_rights)
 	close(sv[1]);
 }
 
-/* The module's reference count, from sysfs: -errno if unreadable. */
-static long mod_refcnt(void)
-{
-	char buf[32];
-	ssize_t n;
-	int fd = open(KT_SYSFS "/refcnt", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
-}
-
 /*
  * Each live context holds a reference to the module, dropped on its last
  * close; with only a context open, delete_module is refused and the
@@ -471,7 +454,7 @@ static long mod_refcnt(void)
  */
 TEST_F(ctx, pins_module)
 {
-	long r0 = mod_refcnt(), r;
+	long r0 = kt_mod_refcnt(), r;
 	int c[3], i;
 
 	if (r0 < 0)
@@ -479,11 +462,11 @@ TEST_F(ctx, pins_module)
 	for (i = 0; i < 3; i++) {
 		c[i] = kt_ctx_new(self->fd, 1, 0, 0, 0);
 		ASSERT_LE(0, c[i]);
-		EXPECT_EQ(r0 + i + 1, mod_refcnt());
+		EXPECT_EQ(r0 + i + 1, kt_mod_refcnt());
 	}
 	close(c[1]);
 	close(c[2]);
-	EXPECT_EQ(r0 + 1, mod_refcnt());
+	EXPECT_EQ(r0 + 1, kt_mod_refcnt());
 
 	/* only c[0] open: the module cannot go */
 	kt_undefine(self->fd, self->gid);
@@ -500,7 +483,7 @@ TEST_F(ctx, pins_module)
 	ASSERT_EQ(0, kt_define(c[0], 0, KATOMIC_TYPE_INT64, 0, 3));
 	EXPECT_EQ(3, kt_value_of(_metadata, c[0], 0, KATOMIC_TYPE_INT64));
 	close(c[0]);
-	EXPECT_EQ(r0 - 1, mod_refcnt()) TH_LOG("after the last close");
+	EXPECT_EQ(r0 - 1, kt_mod_refcnt()) TH_LOG("after the last close");
 }
 
 /* ---- memory: 10^4 create/close cycles leak nothing ------------------------- */

@@ -3,7 +3,8 @@
  * katomic module lifecycle: load and unload through the raw syscalls
  * (finit_module, delete_module), so nothing depends on the shell's
  * insmod/rmmod; /dev/katomic appears and goes; unloading is refused while
- * a descriptor is open; the parameters reach INFO, sysfs and the device
+ * a descriptor is open, and while only a mapping of a KATOMIC_CTX_MMAP
+ * context is (which keeps working); the parameters reach INFO, sysfs and the device
  * node's mode; each parameter's range is enforced at both ends (a value
  * outside it refuses the load); 20 load/unload cycles each start from a
  * fresh global context.
@@ -18,6 +19,7 @@
  * fails: whoever set it up (scripts/vm-selftests.sh) meant the tests to
  * run.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -269,6 +271,52 @@ TEST_F(module, busy_while_open)
 		TH_LOG("the child's op failed: status %#x", status);
 
 	/* everyone closed: now it goes */
+	EXPECT_EQ(0, mod_unload());
+	EXPECT_FALSE(mod_loaded());
+	EXPECT_TRUE(dev_wait(false));
+}
+
+/*
+ * A mapping of a KATOMIC_CTX_MMAP context, with every descriptor closed,
+ * pins the module too: delete_module is refused, the mapped counter keeps
+ * counting; after munmap the module goes.
+ */
+TEST_F(module, busy_while_mapped)
+{
+	struct katomic_context c = {
+		.nr_counters = 2, .flags = KATOMIC_CTX_MMAP,
+	};
+	struct katomic_info info;
+	__u64 *cell;
+	void *p;
+	int ctx, r;
+
+	MODULE_PREAMBLE();
+	ASSERT_EQ(0, mod_load(""));
+	ASSERT_TRUE(dev_wait(true));
+	self->fd = kt_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, kt_info(self->fd, &info));
+	if (!(info.features & KATOMIC_FEAT_MMAP))
+		SKIP(return, "KATOMIC_FEAT_MMAP not claimed");
+	ctx = kt_ioctl(self->fd, KATOMIC_IOC_CONTEXT_NEW, &c);
+	ASSERT_LE(0, ctx);
+	ASSERT_EQ(0, kt_define(ctx, 1, KATOMIC_TYPE_UINT64,
+			       KATOMIC_SYNC_DEFAULT, 41));
+	p = mmap(NULL, 2 * 64, PROT_READ | PROT_WRITE, MAP_SHARED, ctx, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	cell = (__u64 *)((char *)p + 64);
+	close(ctx);
+	close(self->fd);
+	self->fd = -1;
+
+	r = mod_unload();
+	EXPECT_TRUE(r == -EWOULDBLOCK || r == -EBUSY)
+		TH_LOG("unload with only a mapping: %d (%s)", r, strerror(-r));
+	ASSERT_TRUE(mod_loaded());
+	EXPECT_EQ(42, __atomic_add_fetch(cell, 1, __ATOMIC_SEQ_CST));
+
+	EXPECT_EQ(0, munmap(p, 2 * 64));
 	EXPECT_EQ(0, mod_unload());
 	EXPECT_FALSE(mod_loaded());
 	EXPECT_TRUE(dev_wait(false));

@@ -676,6 +676,23 @@ static inline long long kt_file_key(const char *path, const char *key)
 	return v;
 }
 
+/* The module's reference count, from sysfs: -errno if unreadable. */
+static inline long kt_mod_refcnt(void)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(KT_SYSFS "/refcnt", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10);
+}
+
 /* /proc/meminfo's figure for key, in bytes, or -errno. */
 static inline long long kt_meminfo(const char *key)
 {

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -94,6 +95,22 @@ static int dev_context_new(struct katomic *k, const struct katomic_context *c,
 	return 0;
 }
 
+/* The module checks the rest: -ENODEV for a context without
+ * KATOMIC_CTX_MMAP (and for the global one, whose file has no mmap). */
+static int dev_map(struct katomic *k, unsigned int nr, void **cells,
+		   size_t *len)
+{
+	size_t size = (size_t)nr * KATOMIC_MAP_CELL;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd,
+		       0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	*cells = p;
+	*len = size;
+	return 0;
+}
+
 static const struct katomic_backend dev_backend = {
 	.info = dev_info,
 	.nop = dev_nop,
@@ -104,13 +121,14 @@ static const struct katomic_backend dev_backend = {
 	.value = dev_value,
 	.batch = dev_batch,
 	.context_new = dev_context_new,
+	.map = dev_map,
 	.close = dev_close,
 };
 
 /* A handle on fd (-1: to be opened), or NULL. */
 static struct katomic *dev_handle(int fd)
 {
-	struct katomic *k = malloc(sizeof(*k));
+	struct katomic *k = calloc(1, sizeof(*k));
 
 	if (!k)
 		return NULL;

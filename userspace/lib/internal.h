@@ -4,6 +4,9 @@
 #ifndef KATOMIC_INTERNAL_H
 #define KATOMIC_INTERNAL_H
 
+#include <errno.h>
+#include <stdatomic.h>
+
 #include "katomic.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -30,7 +33,21 @@ struct katomic_backend {
 	/* KATOMIC_IOC_CONTEXT_NEW: a new handle on a new context. */
 	int (*context_new)(struct katomic *k, const struct katomic_context *c,
 			   struct katomic **out);
+	/*
+	 * katomic_map: the cells of the context's nr counters, each
+	 * KATOMIC_MAP_CELL bytes, into *cells; *len the bytes to munmap
+	 * (0: none, the cells are the backend's own memory).  0 or -errno.
+	 */
+	int (*map)(struct katomic *k, unsigned int nr, void **cells,
+		   size_t *len);
 	void (*close)(struct katomic *k);
+};
+
+/* A counter type as arithmetic sees it. */
+struct katomic_width {
+	unsigned int bits;	/* 32 or 64 */
+	bool is_signed;
+	__u64 mask;		/* the low bits bits set */
 };
 
 struct katomic__ring;
@@ -43,6 +60,12 @@ struct katomic {
 	 * katomic_uring does not link liburing. */
 	struct katomic__ring *_Atomic ring;
 	void (*ring_free)(struct katomic__ring *r);
+	/* katomic_map (map.c): the cells, or NULL while not mapped */
+	unsigned char *cells;
+	size_t map_len;			/* bytes to munmap; 0: none */
+	unsigned int map_nr;		/* counters mapped */
+	/* each type's width, at the mapped context's ptr_bits */
+	struct katomic_width map_w[KATOMIC_TYPE_LAST + 1];
 };
 
 /* Frees k's ring, if it has one (every backend's close calls it). */
@@ -57,6 +80,11 @@ void katomic__ring_release(struct katomic *k);
  */
 void katomic__run_ops(struct katomic *k, struct katomic_op *ops,
 		      unsigned int nr, unsigned int flags, unsigned int *done);
+/* The same through the mapping (katomic_map_batch). */
+void katomic__run_ops_with(struct katomic *k, struct katomic_op *ops,
+			   unsigned int nr, unsigned int flags,
+			   unsigned int *done,
+			   int (*run)(struct katomic *k, struct katomic_op *op));
 
 /*
  * The header checks of a batch, in the module's order: nr 0 or unknown
@@ -81,12 +109,6 @@ void katomic__uring_prep(struct io_uring_sqe *sqe, int fd,
 int katomic__uring_complete(const struct io_uring_cqe *cqe,
 			    struct katomic_op *op);
 
-/* A counter type as arithmetic sees it. */
-struct katomic_width {
-	unsigned int bits;	/* 32 or 64 */
-	bool is_signed;
-	__u64 mask;		/* the low bits bits set */
-};
 
 /* -EINVAL for an unknown type. */
 int katomic__width(unsigned int type, unsigned int ptr_bits,
@@ -135,5 +157,88 @@ int katomic__slot_undefine(struct katomic__slots *ss,
 			   const struct katomic_define *d);
 int katomic__slot_query(struct katomic__slots *ss, struct katomic_define *d);
 int katomic__slot_op(struct katomic__slots *ss, struct katomic_value_op *vop);
+
+/*
+ * The op family on one value cell with C11 seq_cst atomics, the kernel's
+ * fully ordered value-returning atomics: a twin's ATOMIC counters and a
+ * mapped context's cells (which the module runs its own atomics on) both
+ * go through here.  The body is written once for both widths; what C11
+ * has no single call for (MAX, MIN, ADD_UNLESS) is a CAS loop around the
+ * op's meaning in katomic__apply().  Returns the raw bits of the result
+ * (not extended); sets *applied where the op reports it (the caller
+ * zeroes it).  Inline, so that a typed call with a constant op compiles
+ * to the one instruction it needs.
+ */
+#define KATOMIC__CELL_RUN(bits)						\
+static inline __u64 katomic__cell_run##bits(_Atomic uint##bits##_t *p,	\
+					  const struct katomic_width *w, \
+					  const struct katomic_op *op,	\
+					  bool *applied)		\
+{									\
+	uint##bits##_t arg = op->arg, old;				\
+	struct katomic_step s;						\
+									\
+	switch (op->op) {						\
+	case KATOMIC_OP_LOAD:						\
+		return atomic_load(p);					\
+	case KATOMIC_OP_STORE:						\
+		atomic_store(p, arg);					\
+		return 0;						\
+	case KATOMIC_OP_ADD:						\
+		return (uint##bits##_t)(atomic_fetch_add(p, arg) + arg);\
+	case KATOMIC_OP_SWAP:						\
+		return atomic_exchange(p, arg);				\
+	case KATOMIC_OP_CAS:						\
+		old = arg;						\
+		*applied = atomic_compare_exchange_strong(p, &old,	\
+					(uint##bits##_t)op->arg2);	\
+		return old;						\
+	case KATOMIC_OP_AND:						\
+		return atomic_fetch_and(p, arg);			\
+	case KATOMIC_OP_OR:						\
+		return atomic_fetch_or(p, arg);				\
+	case KATOMIC_OP_XOR:						\
+		return atomic_fetch_xor(p, arg);			\
+	}								\
+	old = atomic_load(p);						\
+	do {								\
+		katomic__apply(w, op, old, &s);				\
+	} while (s.store && !atomic_compare_exchange_weak(p, &old,	\
+					(uint##bits##_t)s.new));	\
+	*applied = s.applied;						\
+	return s.result;						\
+}
+KATOMIC__CELL_RUN(32)
+KATOMIC__CELL_RUN(64)
+#undef KATOMIC__CELL_RUN
+
+/* The cell at its type's width: a 32-bit type's value is its first 4
+ * bytes (little-endian, as the kernel's atomic_t is). */
+static inline __u64 katomic__cell_run(void *cell, const struct katomic_width *w,
+				      const struct katomic_op *op,
+				      bool *applied)
+{
+	return w->bits == 32 ? katomic__cell_run32(cell, w, op, applied)
+			     : katomic__cell_run64(cell, w, op, applied);
+}
+
+/*
+ * A checked op (or a typed call's, whose operands are its C types) on
+ * k's mapped cell: the raw result into *raw; returns applied (0 or 1),
+ * -ENODEV if k is not mapped, -EINVAL for an id beyond the mapping.
+ */
+static inline int katomic__map_run(struct katomic *k,
+				   const struct katomic_op *op, __u64 *raw)
+{
+	bool applied = false;
+
+	if (!k->cells)
+		return -ENODEV;
+	if (op->id >= k->map_nr)
+		return -EINVAL;
+	*raw = katomic__cell_run(k->cells + (size_t)op->id * KATOMIC_MAP_CELL,
+				 &k->map_w[op->type], op, &applied);
+	return applied;
+}
 
 #endif /* KATOMIC_INTERNAL_H */

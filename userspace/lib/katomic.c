@@ -7,8 +7,10 @@
 
 void katomic_close(struct katomic *k)
 {
-	if (k)
-		k->be->close(k);
+	if (!k)
+		return;
+	katomic_unmap(k);
+	k->be->close(k);
 }
 
 int katomic_fd(const struct katomic *k)
@@ -254,14 +256,16 @@ int katomic__check_batch(const struct katomic_op *ops, unsigned int nr,
 	return ops ? 0 : -EFAULT;
 }
 
-void katomic__run_ops(struct katomic *k, struct katomic_op *ops,
-		      unsigned int nr, unsigned int flags, unsigned int *done)
+void katomic__run_ops_with(struct katomic *k, struct katomic_op *ops,
+			   unsigned int nr, unsigned int flags,
+			   unsigned int *done,
+			   int (*run)(struct katomic *k, struct katomic_op *op))
 {
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < nr; i++) {
-		ret = k->be->op(k, &ops[i]);
+		ret = run(k, &ops[i]);
 		if (ret >= 0)
 			continue;
 		ops[i].result = 0;
@@ -273,6 +277,12 @@ void katomic__run_ops(struct katomic *k, struct katomic_op *ops,
 		}
 	}
 	*done = i;
+}
+
+void katomic__run_ops(struct katomic *k, struct katomic_op *ops,
+		      unsigned int nr, unsigned int flags, unsigned int *done)
+{
+	katomic__run_ops_with(k, ops, nr, flags, done, k->be->op);
 }
 
 int katomic_batch(struct katomic *k, struct katomic_op *ops, unsigned int nr,

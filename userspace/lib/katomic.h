@@ -141,8 +141,8 @@ int katomic_fd(const struct katomic *k);	/* -1 for a twin */
 /* Context ----------------------------------------------------------- */
 
 /* A twin reports abi_version 1, features KATOMIC_FEAT_SYNC_KINDS |
- * KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH (and KATOMIC_FEAT_VALUES if
- * it has slots), its nr_counters, nr_slots and value_max, max_batch
+ * KATOMIC_FEAT_CONTEXTS | KATOMIC_FEAT_BATCH | KATOMIC_FEAT_MMAP (and
+ * KATOMIC_FEAT_VALUES if it has slots), its nr_counters, nr_slots and value_max, max_batch
  * KATOMIC_TWIN_MAX_BATCH, and ptr_bits = the width of uintptr_t. */
 int katomic_info(struct katomic *k, struct katomic_info *info);
 int katomic_nop(struct katomic *k);	/* KATOMIC_IOC_NOP: the syscall floor */
@@ -176,7 +176,7 @@ int katomic_op(struct katomic *k, struct katomic_op *op);
  * it with katomic_close; the context lives while any descriptor of it
  * does), on a twin a new, independent twin of those sizes.  Checks in the
  * module's order: c NULL -EFAULT; flags other than KATOMIC_CTX_CLOEXEC |
- * KATOMIC_CTX_MMAP or reserved != 0 -EINVAL; KATOMIC_CTX_MMAP -EOPNOTSUPP;
+ * KATOMIC_CTX_MMAP or reserved != 0 -EINVAL;
  * a size above the module's limit -E2BIG (a twin takes the module's
  * default limits, KATOMIC_TWIN_MAX_*); nr_slots > 0 with value_max 0
  * -EINVAL; -ENOMEM.  The device also says -EBADF for a descriptor not
@@ -190,6 +190,14 @@ int katomic_context_new(struct katomic *k, const struct katomic_context *c,
 #define KATOMIC_TWIN_MAX_SLOTS		4096
 #define KATOMIC_TWIN_MAX_VALUE		1048576
 #define KATOMIC_TWIN_MAX_BATCH		4096
+
+/*
+ * KATOMIC_CTX_MMAP makes a context whose counters user space can map
+ * (katomic_map, below).  Such a context takes ATOMIC counters only
+ * (DEFAULT is ATOMIC): DEFINE of another kind is -EOPNOTSUPP.  A twin
+ * made by katomic_context_new with the flag behaves the same, and maps
+ * its own records (see katomic_map).
+ */
 
 /*
  * ops[0..nr) in order, each atomic on its own (KATOMIC_IOC_BATCH): each
@@ -231,6 +239,78 @@ int katomic_batch(struct katomic *k, struct katomic_op *ops, unsigned int nr,
 #define KATOMIC_URING_ENTRIES	256
 int katomic_uring(struct katomic *k, struct katomic_op *ops, unsigned int nr,
 		  unsigned int flags, unsigned int *done);
+
+/* Mapped counters: kernel and user atomics on the same memory --------- */
+
+/*
+ * Bytes between two counters' cells in a mapping: counter id's value is at
+ * byte id * KATOMIC_MAP_CELL, as the kernel's atomic_t (INT32, UINT32) or
+ * atomic64_t / atomic_long_t (INT64, UINT64, UINTPTR at info's ptr_bits),
+ * in the CPU's byte order.
+ */
+#define KATOMIC_MAP_CELL	64
+
+/*
+ * Maps the counters of k's context, made by katomic_context_new with
+ * KATOMIC_CTX_MMAP: on the device mmap(nr_counters * KATOMIC_MAP_CELL,
+ * PROT_READ | PROT_WRITE, MAP_SHARED) of its descriptor, on a twin its
+ * own records (each cell the first 8 bytes of a 64-byte record whose
+ * rest is the twin's: write nothing there).  Then the katomic_map_* calls
+ * run the op family on the cells with C11 seq_cst atomics, no syscall,
+ * while the module's ioctls, batches and io_uring commands run the
+ * kernel's atomics on the same memory: both see one counter.  Returns 0
+ * (also if k is mapped already), or -errno: -ENODEV for the global
+ * context, a context without the flag or a twin that is not such a
+ * context; -EINVAL for a context of 0 counters (nothing to map); mmap's
+ * errno (-ENOMEM).
+ *
+ * The mapping lives until katomic_unmap or katomic_close, whichever comes
+ * first, and keeps the context alive meanwhile (the module counts it as a
+ * reference).  A child of fork() inherits it (MAP_SHARED): its adds are
+ * the parent's.  Map and unmap must not race calls on the same handle:
+ * map before starting the threads that use it, unmap after they end.
+ */
+int katomic_map(struct katomic *k);
+/* Unmaps k's counters; then the katomic_map_* calls are -ENODEV.  A
+ * handle that is not mapped is fine. */
+void katomic_unmap(struct katomic *k);
+/* Counter id's cell, for a program's own atomics; NULL if k is not
+ * mapped or id is beyond its counters. */
+void *katomic_map_cell(struct katomic *k, __u32 id);
+
+/*
+ * The op as katomic_op runs it, on the mapped cell: the same checks of
+ * the struct (-EINVAL, -EOVERFLOW), -ENODEV if k is not mapped, -EINVAL
+ * for an id beyond the mapping; fills result (ADD the new value, STORE 0,
+ * the others the old one; extended as the ABI's), applied and error (0);
+ * returns applied.  The mapping carries no types: the op runs as op->type
+ * says, whether or not the counter is defined with it (the module would
+ * say -ENOENT or -EINVAL).  Keep to the definitions: an op on an
+ * undefined counter changes its cell, and DEFINE and UNDEFINE overwrite
+ * the cell (with init, with 0).
+ */
+int katomic_map_op(struct katomic *k, struct katomic_op *op);
+/*
+ * ops[0..nr) through katomic_map_op, in order, with katomic_batch's
+ * signature and semantics (so a program can swap one path for another):
+ * each op gets result, applied and error; without KATOMIC_BATCH_CONTINUE
+ * the run stops after the first failed op; *done (may be NULL) counts
+ * the ops that ran.  No max_batch.  nr 0 or unknown flags -EINVAL, ops
+ * NULL -EFAULT, k not mapped -ENODEV (nothing ran).
+ */
+int katomic_map_batch(struct katomic *k, struct katomic_op *ops,
+		      unsigned int nr, unsigned int flags, unsigned int *done);
+
+/*
+ * katomic_map_<op>_<type>(k, id, [arg, [arg2,]] out): the typed calls
+ * (katomic_<op>_<type>, below) on the mapped cell, with the same results:
+ * *out (may be NULL) the new value for add, 0 for store, else the old
+ * one; returns applied, -ENODEV (not mapped) or -EINVAL (id beyond the
+ * mapping).  For example:
+ *
+ *   int katomic_map_add_uint64(struct katomic *k, __u32 id, uint64_t arg,
+ *                              uint64_t *out);
+ */
 
 /* Value slots (Go's atomic.Value) ------------------------------------ */
 
@@ -358,13 +438,19 @@ KATOMIC_TYPE_TABLE(KATOMIC_CTYPEDEF)
 #define KATOMIC_TYPED_PARAMS_0(T)	T *out
 #define KATOMIC_TYPED_PARAMS_1(T)	T arg, T *out
 #define KATOMIC_TYPED_PARAMS_2(T)	T arg, T arg2, T *out
-#define KATOMIC_TYPED_PROTO(name, operands, tname)			\
-	int katomic_##name##_##tname(struct katomic *k, __u32 id,	\
+#define KATOMIC_TYPED_PROTO_OF(pfx, name, operands, tname)		\
+	int pfx##name##_##tname(struct katomic *k, __u32 id,		\
 		KATOMIC_TYPED_PARAMS_##operands(katomic_##tname##_t))
+#define KATOMIC_TYPED_PROTO(name, operands, tname)			\
+	KATOMIC_TYPED_PROTO_OF(katomic_, name, operands, tname)
+/* katomic_map_<op>_<type>: the same on a mapped cell (see katomic_map). */
+#define KATOMIC_MAP_TYPED_PROTO(name, operands, tname)			\
+	KATOMIC_TYPED_PROTO_OF(katomic_map_, name, operands, tname)
 
 #define KATOMIC_OP_TYPE(NAME, nr, name, operands, applied,		\
 			TNAME, tnr, tname, bits, is_signed)		\
-	KATOMIC_TYPED_PROTO(name, operands, tname);
+	KATOMIC_TYPED_PROTO(name, operands, tname);			\
+	KATOMIC_MAP_TYPED_PROTO(name, operands, tname);
 KATOMIC_OP_TYPE_TABLE
 #undef KATOMIC_OP_TYPE
 

@@ -81,6 +81,7 @@ struct twin {
 	unsigned int nr_slots, value_max;
 	struct katomic__slots *slots;	/* NULL: no slots, no values */
 	bool private;			/* made by katomic_context_new() */
+	bool mappable;			/* ... with KATOMIC_CTX_MMAP */
 };
 
 /* A sync kind's implementation of the counter ops. */
@@ -131,51 +132,8 @@ static void cell_store_relaxed(union twin_cell *v, unsigned int bits, __u64 x)
 
 /*
  * ATOMIC: C11 seq_cst atomics, the kernel's fully ordered value-returning
- * atomics.  The body is written once for both cell widths; what C11 has no
- * single call for (MAX, MIN, ADD_UNLESS) is a CAS loop around the op's
- * meaning in katomic__apply().
+ * atomics: katomic__cell_run(), which a mapped context's cells run too.
  */
-#define TWIN_ATOMIC_RUN(bits)						\
-static __u64 twin_atomic_run##bits(_Atomic uint##bits##_t *p,		\
-				   const struct katomic_width *w,	\
-				   const struct katomic_op *op,		\
-				   bool *applied)			\
-{									\
-	uint##bits##_t arg = op->arg, old;				\
-	struct katomic_step s;						\
-									\
-	switch (op->op) {						\
-	case KATOMIC_OP_LOAD:						\
-		return atomic_load(p);					\
-	case KATOMIC_OP_STORE:						\
-		atomic_store(p, arg);					\
-		return 0;						\
-	case KATOMIC_OP_ADD:						\
-		return (uint##bits##_t)(atomic_fetch_add(p, arg) + arg);\
-	case KATOMIC_OP_SWAP:						\
-		return atomic_exchange(p, arg);				\
-	case KATOMIC_OP_CAS:						\
-		old = arg;						\
-		*applied = atomic_compare_exchange_strong(p, &old,	\
-					(uint##bits##_t)op->arg2);	\
-		return old;						\
-	case KATOMIC_OP_AND:						\
-		return atomic_fetch_and(p, arg);			\
-	case KATOMIC_OP_OR:						\
-		return atomic_fetch_or(p, arg);				\
-	case KATOMIC_OP_XOR:						\
-		return atomic_fetch_xor(p, arg);			\
-	}								\
-	old = atomic_load(p);						\
-	do {								\
-		katomic__apply(w, op, old, &s);				\
-	} while (s.store && !atomic_compare_exchange_weak(p, &old,	\
-					(uint##bits##_t)s.new));	\
-	*applied = s.applied;						\
-	return s.result;						\
-}
-TWIN_ATOMIC_RUN(32)
-TWIN_ATOMIC_RUN(64)
 
 static int twin_atomic_init(struct twin_counter *c, union twin_cell *v,
 			    const struct katomic_width *w, __u64 init)
@@ -191,8 +149,7 @@ static int twin_atomic_run(struct twin_counter *c, union twin_cell *v,
 			   bool *applied)
 {
 	(void)c;
-	*result = w->bits == 32 ? twin_atomic_run32(&v->a32, w, op, applied)
-				: twin_atomic_run64(&v->a64, w, op, applied);
+	*result = katomic__cell_run(v, w, op, applied);
 	return 0;
 }
 
@@ -502,8 +459,14 @@ static int twin_define(struct katomic *k, const struct katomic_define *d)
 		return -EINVAL;
 	if (katomic__extend(&w, d->init) != d->init)
 		return -EOVERFLOW;
+	/* As the module: user space runs its own atomics on a mapped cell. */
+	if (t->mappable && sync != KATOMIC_SYNC_ATOMIC)
+		return -EOPNOTSUPP;
 	if (!atomic_compare_exchange_strong(&c->meta, &meta, META_BUSY))
 		return -EEXIST;
+	/* A mapped cell holds nothing but the value, in the type's width. */
+	if (t->mappable)
+		atomic_store(&twin_value(t, d->id)->a64, 0);
 	ret = kind->init(c, twin_value(t, d->id), &w, d->init);
 	if (ret) {
 		atomic_store(&c->meta, 0);
@@ -547,6 +510,9 @@ static int twin_undefine(struct katomic *k, const struct katomic_define *d)
 			return -ENOENT;
 	} while (!atomic_compare_exchange_weak(&c->meta, &meta, META_BUSY));
 	twin_counter_fini(c, meta);
+	/* An undefined mapped cell reads 0, as a new one does. */
+	if (t->mappable)
+		atomic_store(&twin_value(t, d->id)->a64, 0);
 	atomic_store_explicit(&c->meta, 0, memory_order_release);
 	return 0;
 }
@@ -620,7 +586,7 @@ static int twin_info(struct katomic *k, struct katomic_info *info)
 	*info = (struct katomic_info){
 		.abi_version = KATOMIC_ABI_VERSION,
 		.features = KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_CONTEXTS |
-			    KATOMIC_FEAT_BATCH |
+			    KATOMIC_FEAT_BATCH | KATOMIC_FEAT_MMAP |
 			    (t->slots ? KATOMIC_FEAT_VALUES : 0),
 		.nr_counters = t->nr_counters,
 		.nr_slots = t->nr_slots,
@@ -663,8 +629,6 @@ static int twin_context_new(struct katomic *k, const struct katomic_context *c,
 	if (c->flags & ~(KATOMIC_CTX_CLOEXEC | KATOMIC_CTX_MMAP) ||
 	    c->reserved[0] || c->reserved[1])
 		return -EINVAL;
-	if (c->flags & KATOMIC_CTX_MMAP)
-		return -EOPNOTSUPP;
 	if (c->nr_counters > KATOMIC_TWIN_MAX_COUNTERS ||
 	    c->nr_slots > KATOMIC_TWIN_MAX_SLOTS ||
 	    c->value_max > KATOMIC_TWIN_MAX_VALUE)
@@ -675,9 +639,34 @@ static int twin_context_new(struct katomic *k, const struct katomic_context *c,
 		.value_max = c->value_max,
 	};
 	ret = katomic_twin_create(&p, out);	/* -EINVAL, -ENOMEM */
-	if (!ret)
+	if (!ret) {
 		to_twin(*out)->private = true;
+		to_twin(*out)->mappable = c->flags & KATOMIC_CTX_MMAP;
+	}
 	return ret;
+}
+
+/*
+ * A twin made with KATOMIC_CTX_MMAP "maps" its records: each counter's
+ * value cell is the first 8 bytes of its 64-byte record, where the
+ * module's cells are, so the mapped calls run on the values the twin's
+ * ATOMIC ops run on.  Others are -ENODEV, as the module's contexts are.
+ */
+static int twin_map(struct katomic *k, unsigned int nr, void **cells,
+		    size_t *len)
+{
+	struct twin *t = to_twin(k);
+
+	_Static_assert(sizeof(struct twin_counter) == KATOMIC_MAP_CELL &&
+		       offsetof(struct twin_counter, value) == 0,
+		       "a record is a mapped context's cell");
+	if (!t->mappable)
+		return -ENODEV;
+	if (!nr)
+		return -EINVAL;		/* as mmap of 0 bytes */
+	*cells = t->counters;
+	*len = 0;
+	return 0;
 }
 
 static void twin_close(struct katomic *k)
@@ -707,6 +696,7 @@ static const struct katomic_backend twin_backend = {
 	.value = twin_value_op,
 	.batch = twin_batch,
 	.context_new = twin_context_new,
+	.map = twin_map,
 	.close = twin_close,
 };
 

@@ -243,7 +243,7 @@ TEST(twin_context)
 	EXPECT_EQ(-EINVAL, katomic_context_new(k, &c, &ctx2));
 	c = (struct katomic_context){ .nr_counters = 1 << 20,
 				      .flags = KATOMIC_CTX_MMAP };
-	EXPECT_EQ(-EOPNOTSUPP, katomic_context_new(k, &c, &ctx2));
+	EXPECT_EQ(-E2BIG, katomic_context_new(k, &c, &ctx2));
 	c = (struct katomic_context){ .nr_counters = KATOMIC_TWIN_MAX_COUNTERS + 1,
 				      .nr_slots = 1 };
 	EXPECT_EQ(-E2BIG, katomic_context_new(k, &c, &ctx2));

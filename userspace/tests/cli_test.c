@@ -157,7 +157,7 @@ TEST(info_list_query)
 	struct run r;
 
 	snprintf(info, sizeof(info),
-		 "abi_version 1\nfeatures 0xf sync-kinds values contexts batch\n"
+		 "abi_version 1\nfeatures 0x2f sync-kinds values contexts batch mmap\n"
 		 "nr_counters 256\nnr_slots 64\nvalue_max 4096\nmax_batch 4096\n"
 		 "ptr_bits %zu\n", PTR_BITS);
 	KATOMIC(&r, "--twin", "info");

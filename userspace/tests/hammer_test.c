@@ -232,6 +232,18 @@ TEST(rates)
 	EXPECT_EQ(0.0, r.total);
 }
 
+/* kernel:mixed's figure: the mapped half's rate over the ioctl half's. */
+TEST(mixed_ratio)
+{
+	struct hammer_rates ioctl = { .per_thread = 250.0 };
+	struct hammer_rates mapped = { .per_thread = 5000.0 };
+	struct hammer_rates none = { 0 };
+
+	EXPECT_EQ(20.0, hammer_mixed_ratio(&ioctl, &mapped));
+	EXPECT_EQ(0.05, hammer_mixed_ratio(&mapped, &ioctl));
+	EXPECT_EQ(0.0, hammer_mixed_ratio(&none, &mapped));
+}
+
 /* Running the command ------------------------------------------------- */
 
 /* JSON ------------------------------------------------------------------
@@ -599,6 +611,8 @@ TEST(help)
 	EXPECT_NE(NULL, strstr(r.out, "KIND: none atomic spinlock mutex percpu\n"));
 	EXPECT_NE(NULL, strstr(r.out, "\n  --counter C    shared: one counter for all threads (default)\n"));
 	EXPECT_NE(NULL, strstr(r.out, "--ops M        ops per thread, 1..1000000000000 (default 500000)"));
+	EXPECT_NE(NULL, strstr(r.out, "\n  kernel:mmap    ATOMIC counters of a private context made with\n"));
+	EXPECT_NE(NULL, strstr(r.out, "\n  kernel:mixed   the same context, half the threads"));
 	EXPECT_STREQ("", r.err);
 	KATOMIC(&r, "help", "hammer");
 	EXPECT_EQ(0, r.status);
@@ -628,6 +642,12 @@ static const struct error_case bad_usage[] = {
 	{ { "hammer", "--target", "user" }, NULL,
 	  "target 'user' is not kernel:KIND, user:KIND or all" },
 	{ { "hammer", "--target", "kernel:" }, NULL, "is not a counter kind" },
+	{ { "hammer", "--target", "kernel:mapped" }, NULL,
+	  "'mapped' is not a counter kind (kinds: none atomic spinlock mutex percpu all mmap mixed)" },
+	{ { "hammer", "--target", "user:mmap" }, NULL,
+	  "'mmap' is not a counter kind (kinds: none atomic spinlock mutex percpu all)" },
+	{ { "hammer", "--threads", "1", "--target", "kernel:mixed" }, NULL,
+	  "--target kernel:mixed needs --threads 2 or more" },
 	{ { "hammer", "--op", "inc" }, NULL,
 	  "--op 'inc' is not add, cas-loop or swap" },
 	{ { "hammer", "--counter", "own" }, NULL,
@@ -665,6 +685,11 @@ TEST(no_device)
 			       "katomic: hammer: kernel:atomic: /nonexistent/katomic: No such file or directory (ENOENT): is the katomic module loaded?\n"));
 	KATOMIC(&r, "--device", "/nonexistent/katomic", "hammer", "--json");
 	expect_failure(_metadata, &r, 1, "kernel:none: /nonexistent/katomic: ");
+	KATOMIC(&r, "--device", "/nonexistent/katomic", "hammer", "--target",
+		"kernel:mixed");
+	EXPECT_EQ(1, r.status);
+	EXPECT_NE(NULL, strstr(r.err,
+			       "katomic: hammer: kernel:mixed: /nonexistent/katomic: No such file or directory (ENOENT)"));
 	/* adjacent is per-thread for kernel counters: said once, up front. */
 	KATOMIC(&r, "--device", "/nonexistent/katomic", "hammer", "--counter",
 		"adjacent", "--target", "kernel:all");

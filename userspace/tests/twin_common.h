@@ -15,7 +15,7 @@
 
 /* What every twin's info claims; slots add KATOMIC_FEAT_VALUES. */
 #define TWIN_FEATURES	(KATOMIC_FEAT_SYNC_KINDS | KATOMIC_FEAT_CONTEXTS | \
-			 KATOMIC_FEAT_BATCH)
+			 KATOMIC_FEAT_BATCH | KATOMIC_FEAT_MMAP)
 
 /*
  * call(k, &d) with d's field set to v, the rest of d as it is, must fail

@@ -357,8 +357,31 @@ static int add_target(const char *cmd, struct crew_target *t,
 	if (*nr == CREW_MAX_TARGETS)
 		return report(EXIT_USAGE, cmd, NULL, "more than %d targets",
 			      CREW_MAX_TARGETS);
-	t[(*nr)++] = (struct crew_target){ kernel, sync };
+	t[(*nr)++] = (struct crew_target){ kernel, sync, CREW_ACCESS_IOCTL };
 	return EXIT_OK;
+}
+
+/* The names of the kernel targets on a mapping, by enum crew_access. */
+static const char *const access_names[] = {
+	[CREW_ACCESS_MMAP] = "mmap",
+	[CREW_ACCESS_MIXED] = "mixed",
+};
+
+/* kernel:mmap or kernel:mixed, if kind names one: ATOMIC counters. */
+static int add_mapped(const char *cmd, const char *kind,
+		      struct crew_target *t, unsigned int *nr)
+{
+	unsigned int a;
+
+	for (a = CREW_ACCESS_MMAP; a <= CREW_ACCESS_MIXED; a++) {
+		if (strcmp(kind, access_names[a]))
+			continue;
+		if (add_target(cmd, t, nr, true, KATOMIC_SYNC_ATOMIC))
+			return EXIT_USAGE;
+		t[*nr - 1].access = a;
+		return EXIT_OK;
+	}
+	return -1;
 }
 
 static int add_side(const char *cmd, const struct crew_kinds *kinds,
@@ -406,6 +429,12 @@ static int parse_target(const char *cmd, const struct crew_kinds *kinds,
 	kind = colon + 1;
 	if (!strcmp(kind, "all"))
 		return add_side(cmd, kinds, t, nr, kernel);
+	if (kernel && kinds->mapped) {
+		int ret = add_mapped(cmd, kind, t, nr);
+
+		if (ret >= 0)
+			return ret;
+	}
 	sync = katomic_sync_parse(kind);
 	for (i = 0; i < kinds->nr; i++)
 		if (sync >= 0 && (unsigned int)sync == kinds->sync[i])
@@ -413,13 +442,14 @@ static int parse_target(const char *cmd, const struct crew_kinds *kinds,
 	fprintf(stderr, "katomic: %s: target '%s': '%s' is not a %s (kinds:",
 		cmd, s, kind, kinds->what);
 	crew_print_kinds(stderr, kinds);
-	fputs(" all)\n", stderr);
+	fputs(kernel && kinds->mapped ? " all mmap mixed)\n" : " all)\n", stderr);
 	return EXIT_USAGE;
 }
 
 static void target_name(const struct crew_target *t, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s:%s", t->kernel ? "kernel" : "user",
+		 t->access != CREW_ACCESS_IOCTL ? access_names[t->access] :
 		 katomic_sync_name(t->sync));
 }
 
@@ -481,7 +511,7 @@ int crew_claim_ids(struct crew_claim *c, uint32_t base, const char *cmd,
 		return report(EXIT_FAILED, cmd, target,
 			      "no memory for %u %s ids", c->nr,
 			      object_name(c->object));
-	if (!c->twin)
+	if (!c->twin && !c->mapped)
 		return find_free_ids(c, base, cmd, target);
 	for (i = 0; i < c->nr; i++)
 		c->ids[i] = i;
@@ -524,7 +554,7 @@ int crew_release(struct crew_claim *c, const char *cmd, const char *target)
 						  c->object, d.id, ret);
 	}
 	c->nr_defined = 0;
-	if (c->twin)
+	if (c->twin || c->mapped)
 		katomic_close(c->k);
 	free(c->ids);
 	c->ids = NULL;
@@ -552,14 +582,44 @@ static int open_device(const struct crew_cmd *cc, struct katomic **k,
 int crew_handles(const struct crew_cmd *cc, struct crew *crew,
 		 const struct crew_claim *c, const char *target)
 {
+	bool shared = c->twin || c->mapped;
 	unsigned int i;
 
-	crew->own_handles = !c->twin;
+	crew->own_handles = !shared;
 	for (i = 0; i < crew->nr; i++) {
 		crew->w[i].k = c->k;
-		if (!c->twin && open_device(cc, &crew->w[i].k, NULL, target))
+		if (!shared && open_device(cc, &crew->w[i].k, NULL, target))
 			return EXIT_FAILED;
 	}
+	return EXIT_OK;
+}
+
+int crew_claim_mapped(struct crew_claim *c, struct katomic *dev,
+		      const char *cmd, const char *target)
+{
+	struct katomic_context kc = {
+		.nr_counters = c->nr,
+		.flags = KATOMIC_CTX_MMAP | KATOMIC_CTX_CLOEXEC,
+	};
+	const char *what = "a context of mapped counters";
+	int ret;
+
+	c->k = NULL;
+	ret = katomic_context_new(dev, &kc, &c->k);
+	if (!ret) {
+		what = "mapping its counters";
+		ret = katomic_map(c->k);
+		if (ret) {
+			katomic_close(c->k);
+			c->k = NULL;
+		}
+	}
+	if (ret)
+		return report(EXIT_FAILED, cmd, target, "%s: %s (%s)%s", what,
+			      katomic_strerror(ret), katomic_errno_name(ret),
+			      ret == -EOPNOTSUPP || ret == -ENODEV ?
+			      "; the module lacks KATOMIC_FEAT_MMAP" : "");
+	c->mapped = true;
 	return EXIT_OK;
 }
 

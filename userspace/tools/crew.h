@@ -115,10 +115,24 @@ int crew_group_rates(const struct crew *c, unsigned int first,
 
 /* Targets ------------------------------------------------------------ */
 
-/* kernel:KIND (the device) or user:KIND (a twin). */
+/*
+ * How a kernel target's threads reach its counters: ioctls on the global
+ * context (kernel:KIND), or a KATOMIC_CTX_MMAP context of the target's
+ * own, ATOMIC counters, all threads adding through the mapping
+ * (kernel:mmap) or half through ioctls, half through the mapping
+ * (kernel:mixed).
+ */
+enum crew_access {
+	CREW_ACCESS_IOCTL,
+	CREW_ACCESS_MMAP,
+	CREW_ACCESS_MIXED,
+};
+
+/* kernel:KIND (the device) or user:KIND (a twin); kernel:mmap, kernel:mixed. */
 struct crew_target {
 	bool kernel;
 	unsigned int sync;
+	enum crew_access access;	/* CREW_ACCESS_IOCTL but for kernel */
 };
 
 /* The kinds a command takes, in the order of kernel:all and user:all. */
@@ -126,6 +140,7 @@ struct crew_kinds {
 	const unsigned int *sync;
 	unsigned int nr;
 	const char *what;		/* "counter kind" */
+	bool mapped;	/* also kernel:mmap and kernel:mixed (not in all) */
 };
 
 void crew_print_kinds(FILE *f, const struct crew_kinds *kinds);
@@ -134,11 +149,13 @@ void crew_print_kinds(FILE *f, const struct crew_kinds *kinds);
 
 /*
  * The counters or slots (object) a target runs on: ids on the device, or
- * a twin of the target's own (closed on release).
+ * a twin or a mapped private context of the target's own (ids from 0,
+ * closed on release; every worker shares its handle).
  */
 struct crew_claim {
 	struct katomic *k;
 	bool twin;
+	bool mapped;			/* a mapped context (crew_claim_mapped) */
 	unsigned int object;		/* KATOMIC_OBJ_* */
 	unsigned int nr;
 	__u32 *ids;
@@ -146,8 +163,16 @@ struct crew_claim {
 };
 
 /*
+ * For kernel:mmap and kernel:mixed: c->k becomes a new private context of
+ * dev with c->nr counters, made with KATOMIC_CTX_MMAP and mapped (c->mapped).
+ * EXIT_OK or EXIT_FAILED, reported.
+ */
+int crew_claim_mapped(struct crew_claim *c, struct katomic *dev,
+		      const char *cmd, const char *target);
+/*
  * The first c->nr free ids (QUERY says ENOENT) from base on c->k, or on a
- * twin ids 0..nr-1, into a new c->ids.  EXIT_OK or EXIT_FAILED, reported.
+ * twin or mapped context ids 0..nr-1, into a new c->ids.  EXIT_OK or
+ * EXIT_FAILED, reported.
  */
 int crew_claim_ids(struct crew_claim *c, uint32_t base, const char *cmd,
 		   const char *target);
@@ -165,10 +190,11 @@ int crew_fail_object(const char *cmd, const char *target, const char *what,
 		     unsigned int object, __u32 id, int err);
 
 /*
- * The handle of each worker: the twin of c, or on the device a file each
- * thread opens for itself (a file shared by threads is reference-counted
- * on every ioctl: one line all threads would write).  EXIT_OK or
- * EXIT_FAILED, reported.
+ * The handle of each worker: the twin or mapped context of c, or on the
+ * device a file each thread opens for itself (a file shared by threads is
+ * reference-counted on every ioctl: one line all threads would write; a
+ * private context cannot be opened again, so its threads share it).
+ * EXIT_OK or EXIT_FAILED, reported.
  */
 int crew_handles(const struct crew_cmd *cc, struct crew *crew,
 		 const struct crew_claim *c, const char *target);

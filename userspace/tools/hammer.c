@@ -3,6 +3,10 @@
  * katomic hammer: N threads race on UINT64 counters of one target at a time
  * (a kernel counter of a sync kind, or a user-space twin's), start together
  * at a barrier, and the final values tell how many updates were lost.
+ * kernel:mmap and kernel:mixed run on ATOMIC counters of a mapped private
+ * context: threads add with their own C11 atomics on the mapped cells (all
+ * of them, or half, the other half through ioctls): kernel and user
+ * atomics on the same memory, and the total still exact.
  *
  * The threads are a crew (crew.h): each writes only its own cache lines
  * (its struct crew_worker and struct hammer_worker) and the counter under
@@ -38,7 +42,7 @@ static const unsigned int counter_syncs[] = {
 };
 static const struct crew_kinds counter_kinds = {
 	counter_syncs, sizeof(counter_syncs) / sizeof(counter_syncs[0]),
-	"counter kind",
+	"counter kind", true,
 };
 
 /* A workload: what one op of a thread is. */
@@ -84,6 +88,8 @@ struct hammer_row {
 	struct hammer_rates rates;
 	uint64_t retries;		/* cas-loop */
 	struct hammer_swap_tally swap;	/* swap */
+	bool mixed;			/* kernel:mixed: the halves' rates */
+	struct hammer_rates ioctl_rates, mapped_rates;
 };
 
 /* A worker's own state (its crew_worker's arg): written by it only. */
@@ -93,6 +99,7 @@ struct hammer_worker {
 	unsigned int failed_op;
 	/* set by the main thread before the run */
 	unsigned int nr, nr_threads;
+	bool mapped;			/* its ops go through the mapping */
 	__u32 id;			/* the counter */
 	uint64_t *log;			/* swap: what each SWAP returned */
 	uint64_t log_len;
@@ -181,6 +188,13 @@ uint64_t hammer_expected(uint64_t ops, unsigned int nr_threads,
 	return sum;
 }
 
+double hammer_mixed_ratio(const struct hammer_rates *ioctl,
+			  const struct hammer_rates *mapped)
+{
+	return ioctl->per_thread > 0 ? mapped->per_thread / ioctl->per_thread
+				     : 0.0;
+}
+
 int64_t hammer_lost(uint64_t expected, uint64_t got)
 {
 	return (int64_t)(expected - got);
@@ -200,7 +214,7 @@ static int run_op(struct crew_worker *cw, struct katomic_op *op)
 
 	op->id = w->id;
 	op->type = KATOMIC_TYPE_UINT64;
-	ret = katomic_op(cw->k, op);
+	ret = w->mapped ? katomic_map_op(cw->k, op) : katomic_op(cw->k, op);
 	if (ret < 0) {
 		w->error = ret;
 		w->failed_op = op->op;
@@ -330,6 +344,17 @@ void hammer_usage(FILE *f)
 "KIND:");
 	crew_print_kinds(f, &counter_kinds);
 	fprintf(f, "\n"
+"  kernel:mmap    ATOMIC counters of a private context made with\n"
+"                 KATOMIC_CTX_MMAP and mapped: every thread runs its ops with\n"
+"                 its own C11 atomics on the mapped cells (libkatomic's\n"
+"                 katomic_map_op), the kernel's counters all the same\n"
+"  kernel:mixed   the same context, half the threads (the first N/2) through\n"
+"                 ioctls (or --path), the others through the mapping, on the\n"
+"                 same counters: kernel and user atomics on one cache line;\n"
+"                 needs --threads 2 or more.  Its row is followed by a line\n"
+"                 with each half's ops/s/thread and their ratio.\n"
+"                 Neither is in all or kernel:all; --id does not apply (the\n"
+"                 context is the target's own).\n"
 "\n"
 "options:\n"
 "  --threads N    worker threads, 1..%d (default: the online CPUs, at least 2)\n"
@@ -499,6 +524,11 @@ static int claim_counters(struct crew_claim *c, const struct hammer_opts *o,
 	c->twin = !t->kernel;
 	c->nr = o->counter == COUNTER_SHARED ? 1 : o->cc.nr_threads;
 	c->k = o->cc.dev;
+	if (t->access != CREW_ACCESS_IOCTL) {
+		ret = crew_claim_mapped(c, o->cc.dev, CMD, target);
+		if (ret)
+			return ret;
+	}
 	if (c->twin) {
 		ret = katomic_twin_new2(c->nr,
 					o->counter == COUNTER_ADJACENT ?
@@ -534,13 +564,24 @@ static int load_finals(struct crew_claim *c, uint64_t *finals,
 	return EXIT_OK;
 }
 
-/* Each worker's state: its counter, its swap log. */
+/*
+ * Whether worker i of n goes through the mapping: all of kernel:mmap's,
+ * the second half of kernel:mixed's.
+ */
+static bool worker_mapped(enum crew_access access, unsigned int i,
+			  unsigned int n)
+{
+	return access == CREW_ACCESS_MMAP ||
+	       (access == CREW_ACCESS_MIXED && i >= n / 2);
+}
+
+/* Each worker's state: its counter, its path, its swap log. */
 static int prepare_workers(const struct hammer_opts *o, struct crew *crew,
-			   const struct crew_claim *c, uint64_t cap,
+			   const struct crew_claim *c,
+			   const struct crew_target *t, uint64_t cap,
 			   const char *target)
 {
-	bool swap = o->op->step == step_swap;
-	bool grouped = !c->twin && o->path != PATH_IOCTL;
+	bool swap = o->op->step == step_swap, grouped;
 	struct hammer_worker *w;
 	unsigned int i;
 
@@ -548,6 +589,9 @@ static int prepare_workers(const struct hammer_opts *o, struct crew *crew,
 		w = crew->w[i].arg;
 		w->nr = i;
 		w->nr_threads = crew->nr;
+		w->mapped = worker_mapped(t->access, i, crew->nr);
+		/* a mapped op is a function call: no batches */
+		grouped = !c->twin && !w->mapped && o->path != PATH_IOCTL;
 		w->id = c->ids[c->nr == 1 ? 0 : i];
 		if (grouped) {
 			w->path = o->path;
@@ -630,6 +674,12 @@ static int account_run(const struct hammer_opts *o, struct crew *crew,
 	row->lost = hammer_lost(row->expected, row->got);
 	row->lost_share = hammer_lost_share(row->expected, row->lost);
 	hammer_rates(n, done, start, end, &row->rates);
+	if (row->mixed) {
+		/* the ioctl half first, then the mapped half */
+		hammer_rates(n / 2, done, start, end, &row->ioctl_rates);
+		hammer_rates(n - n / 2, done + n / 2, start + n / 2,
+			     end + n / 2, &row->mapped_rates);
+	}
 	ret = EXIT_OK;
 out:
 	free(end);
@@ -642,7 +692,8 @@ out:
 
 /* Runs the threads on the counters of c and fills the row. */
 static int run_counters(const struct hammer_opts *o, struct crew_claim *c,
-			const char *target, struct hammer_row *row)
+			const struct crew_target *t, const char *target,
+			struct hammer_row *row)
 {
 	unsigned int n = o->cc.nr_threads, i;
 	struct crew *crew = NULL;
@@ -656,7 +707,7 @@ static int run_counters(const struct hammer_opts *o, struct crew_claim *c,
 		return fail(target, "no memory for %u threads", n);
 	ret = crew_handles(&o->cc, crew, c, target);
 	if (!ret)
-		ret = prepare_workers(o, crew, c, cap, target);
+		ret = prepare_workers(o, crew, c, t, cap, target);
 	if (!ret)
 		ret = crew_run(&o->cc, crew, target);
 	if (!ret && !crew_signal)
@@ -680,9 +731,10 @@ static int run_target(struct crew_cmd *cc, const struct crew_target *t,
 	row->unsupported = unsupported(t->sync, o->op);
 	if (row->unsupported)
 		return EXIT_OK;
+	row->mixed = t->access == CREW_ACCESS_MIXED;
 	ret = claim_counters(&c, o, t, target);
 	if (!ret && !crew_signal)
-		ret = run_counters(o, &c, target, row);
+		ret = run_counters(o, &c, t, target, row);
 	return crew_release(&c, CMD, target) ? EXIT_FAILED : ret;
 }
 
@@ -735,6 +787,10 @@ static void print_row(const struct crew_cmd *cc, const void *arg)
 		printf(" %10llu %10llu", (unsigned long long)r->swap.duplicates,
 		       (unsigned long long)r->swap.foreign);
 	putchar('\n');
+	if (r->mixed)
+		printf("  mixed: ioctl %.0f ops/s/thread, mmap %.0f ops/s/thread, mmap/ioctl %.1fx\n",
+		       r->ioctl_rates.per_thread, r->mapped_rates.per_thread,
+		       hammer_mixed_ratio(&r->ioctl_rates, &r->mapped_rates));
 }
 
 static void json_params(const struct crew_cmd *cc)
@@ -778,6 +834,10 @@ static void json_row(const struct crew_cmd *cc, const void *arg)
 		printf(", \"duplicates\": %llu, \"foreign\": %llu",
 		       (unsigned long long)r->swap.duplicates,
 		       (unsigned long long)r->swap.foreign);
+	if (r->mixed)
+		printf(", \"ioctl_ops_per_s_thread\": %.3f, \"mmap_ops_per_s_thread\": %.3f, \"mmap_ioctl_ratio\": %.3f",
+		       r->ioctl_rates.per_thread, r->mapped_rates.per_thread,
+		       hammer_mixed_ratio(&r->ioctl_rates, &r->mapped_rates));
 }
 
 /* The command --------------------------------------------------------- */
@@ -825,8 +885,12 @@ int hammer_main(int argc, char **argv, const char *device,
 	if (o.path != PATH_IOCTL && o.op->step == step_cas_loop)
 		return usage_error("--path %s does not take --op cas-loop: each CAS needs the value the last one saw",
 				   path_names[o.path]);
-	for (i = 0; i < o.cc.nr_targets; i++)
+	for (i = 0; i < o.cc.nr_targets; i++) {
 		kernel |= o.cc.targets[i].kernel;
+		if (o.cc.targets[i].access == CREW_ACCESS_MIXED &&
+		    o.cc.nr_threads < 2)
+			return usage_error("--target kernel:mixed needs --threads 2 or more (half ioctl, half mapped)");
+	}
 	if (kernel && o.counter == COUNTER_ADJACENT)
 		fail(NULL, "note: kernel counters always have a cache line each; for kernel targets adjacent measures the same as per-thread");
 	return crew_main(&o.cc);

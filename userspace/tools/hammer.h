@@ -60,4 +60,9 @@ double hammer_lost_share(uint64_t expected, int64_t lost);
 /* The rates of a run are the crew's (crew.h), by the names the tests know. */
 #define hammer_rates	crew_rates
 
+/* kernel:mixed's figure: the mapped half's ops/s/thread over the ioctl
+ * half's (0 if the ioctl half has no rate). */
+double hammer_mixed_ratio(const struct hammer_rates *ioctl,
+			  const struct hammer_rates *mapped);
+
 #endif /* KATOMIC_HAMMER_H */

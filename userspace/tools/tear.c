@@ -37,7 +37,7 @@ static const unsigned int slot_syncs[] = {
 	KATOMIC_SYNC_NONE, KATOMIC_SYNC_RCU, KATOMIC_SYNC_SEQLOCK,
 };
 static const struct crew_kinds slot_kinds = {
-	slot_syncs, sizeof(slot_syncs) / sizeof(slot_syncs[0]), "slot kind",
+	slot_syncs, sizeof(slot_syncs) / sizeof(slot_syncs[0]), "slot kind", false,
 };
 
 /* Arithmetic ---------------------------------------------------------- */
