@@ -59,6 +59,7 @@
 #define MAX_THREADS	64
 #define RW_PAGES	4	/* struct | value in (2) | value out, then none */
 #define URING_ENTRIES	64
+#define HELPER_PAUSE_NS	20000000	/* between a helper's rounds */
 #define KERNEL_ADDR	0xffff888000000000ULL
 #define SYSFS_PARAMS	"/sys/module/katomic/parameters/"
 
@@ -238,6 +239,8 @@ struct tally {
 	uint64_t calls;
 	uint64_t hist[NERR + 1];	/* [0] success, [NERR] other errnos */
 	uint64_t canary_checks;
+	uint64_t ns[NR_COMMANDS + 1];	/* time in ioctl by command (+ raw) */
+	uint64_t by_cmd[NR_COMMANDS + 1];
 } __attribute__((aligned(64)));
 
 struct run {
@@ -392,7 +395,6 @@ struct call {
 	size_t inner_len[2];
 	unsigned char *inner_w[2];
 	struct katomic_op ops[128];	/* a batch's ops as given */
-	char problem[192];
 };
 
 static void forbid(struct call *c, bool cond, const char *why)
@@ -601,6 +603,8 @@ static void gen_batch(struct call *c, struct katomic_batch *b,
 	case 3: nr = 17 + below(&c->s, 30); break;
 	default: nr = 1 + below(&c->s, 16); break;
 	}
+	allow(&c->ok, EINVAL);
+	allow(&c->ok, E2BIG);
 	forbid(c, nr == 0, "nr == 0");
 	forbid(c, nr > info->max_batch, "nr > max_batch");
 	b->nr = nr;
@@ -630,7 +634,12 @@ static void gen_batch(struct call *c, struct katomic_batch *b,
 	}
 	if (nr > room || faults(c->inner[0], true))
 		allow(&c->ok, EFAULT);
-	forbid(c, nr > room || faults(c->inner[0], false), "ops unreadable");
+	/*
+	 * The first chunk cannot be read: a failure.  (A batch whose later
+	 * ops cannot be read may stop at a failed op before them.)
+	 */
+	forbid(c, faults(c->inner[0], false) && c->inner[0] != PTR_STRADDLE,
+	       "ops unreadable");
 	(void)rdonly;
 }
 
@@ -649,11 +658,18 @@ static const char *check_batch(struct call *c, const struct katomic_batch *got,
 		return "a header in field changed";
 	if (got->done < 1 || got->done > got->nr)
 		return "done outside 1..nr";
+	/* Straddling ops: it may have stopped before the unreadable part. */
+	if (c->inner[0] == PTR_STRADDLE)
+		return NULL;
+	if (c->inner[0] != PTR_OK)
+		return "a batch succeeded with its ops unreadable or read-only";
+	if (got->done > 128)
+		return "a batch ran ops it could not read";
 	if (cont && got->done != got->nr)
 		return "a CONTINUE batch stopped early";
 	allow_op_errors(&e, rdonly);
 	allow(&e, EINTR);
-	for (i = 0; i < got->nr; i++) {
+	for (i = 0; i < got->nr && i < 128; i++) {
 		if (i >= got->done) {
 			if (memcmp(&ops[i], &c->ops[i], sizeof(ops[i])))
 				return "an op after done was written";
@@ -902,6 +918,27 @@ static void gen_raw(struct call *c, const struct env *env)
 
 /* ---- making and judging a call ----------------------------------------------- */
 
+/*
+ * How often each command is made, in parts of 1000.  DEFINE, UNDEFINE
+ * and QUERY take the context's lock, which a successful UNDEFINE holds
+ * for an RCU grace period (about 5 ms under TCG): they are rare, so that
+ * the run's calls per second are not that lock's.
+ */
+static const unsigned short command_weight[NR_COMMANDS] = {
+	[C_INFO] = 60, [C_NOP] = 40, [C_DEFINE] = 10, [C_UNDEFINE] = 2,
+	[C_QUERY] = 10, [C_OP] = 330, [C_BATCH] = 180, [C_VALUE] = 338,
+	[C_CONTEXT_NEW] = 30,
+};
+
+static unsigned int pick_command(uint64_t *s)
+{
+	unsigned int c, x = below(s, 1000);
+
+	for (c = 0; c < NR_COMMANDS - 1 && x >= command_weight[c]; c++)
+		x -= command_weight[c];
+	return c;
+}
+
 static void fail_call(struct run *r, unsigned int t, uint64_t n,
 		      struct call *c, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -946,6 +983,7 @@ static int make_call(struct run *r, struct arena *a, uint64_t seed,
 		struct katomic_context k;
 		unsigned char raw[64];
 	} in, got;
+	struct timespec t0;
 	struct call c;
 	const char *p = NULL;
 	unsigned char *w;
@@ -953,7 +991,7 @@ static int make_call(struct run *r, struct arena *a, uint64_t seed,
 	bool rdonly;
 	int ret, err;
 
-	memset(&c, 0, sizeof(c));
+	memset(&c, 0, offsetof(struct call, ops));	/* ops: as generated */
 	c.seed = seed;
 	c.s = mix(seed) | 1;
 	c.target = below(&c.s, NR_TARGETS);
@@ -965,7 +1003,7 @@ static int make_call(struct run *r, struct arena *a, uint64_t seed,
 		gen_raw(&c, env);
 		memcpy(&in, c.in, sizeof(in));
 	} else {
-		c.c = below(&c.s, NR_COMMANDS);
+		c.c = pick_command(&c.s);
 		c.cmd = commands[c.c].cmd;
 		switch (c.c) {
 		case C_DEFINE:
@@ -1018,8 +1056,11 @@ static int make_call(struct run *r, struct arena *a, uint64_t seed,
 		allow(&c.ok, EFAULT);
 		forbid(&c, true, "the argument is not accessible");
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = ioctl(env->fds[c.target], c.cmd, (unsigned long)arg);
 	err = ret < 0 ? errno : 0;
+	tl->ns[c.raw ? NR_COMMANDS : c.c] += (uint64_t)(elapsed(&t0) * 1e9);
+	tl->by_cmd[c.raw ? NR_COMMANDS : c.c]++;
 	tally_errno(tl, err);
 	if (ret < 0) {
 		char buf[16];
@@ -1113,6 +1154,18 @@ static void *fuzz_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The helpers make the fuzzing threads' calls meet every state, not the
+ * run's load: an UNDEFINE holds its context's lock for a grace period,
+ * which every DEFINE, UNDEFINE and QUERY of that context waits for.
+ */
+static void pause_helper(void)
+{
+	struct timespec ts = { 0, HELPER_PAUSE_NS };
+
+	nanosleep(&ts, NULL);
+}
+
 /* A small valid context: fd or -errno. */
 static int new_context(int fd, uint64_t *s)
 {
@@ -1195,6 +1248,7 @@ static void *churn_thread(void *arg)
 		}
 		close(fd);
 		r->lifecycles++;
+		pause_helper();
 	}
 	return NULL;
 }
@@ -1205,9 +1259,15 @@ static void *definer_thread(void *arg)
 	struct run *r = arg;
 	uint64_t s = mix(r->o->seed ^ 0xdef1) | 1;
 
-	while (!atomic_load(&r->stop))
+	while (!atomic_load(&r->stop)) {
 		churn_objects(r->env.fds[chance(&s, 50) ? FD_GLOBAL : FD_PRIVATE],
-			      &s, 16, &r->defines);
+			      &s, 4, &r->defines);
+		/* Its UNDEFINEs hold the lock the fuzzers' DEFINEs want. */
+		pause_helper();
+		pause_helper();
+		pause_helper();
+		pause_helper();
+	}
 	return NULL;
 }
 
@@ -1284,7 +1344,7 @@ static void uring_round(struct run *r, struct io_uring *ring, int fd,
 			n = i;
 			break;
 		}
-		memset(&c, 0, sizeof(c));
+		memset(&c, 0, offsetof(struct call, ops));
 		c.s = rnd(s) | 1;
 		gen_op(&c, &ops[i], info);
 		cmd_ops[i] = chance(s, 3) ? (__u32)rnd(s) : KATOMIC_IOC_OP;
@@ -1370,6 +1430,7 @@ static void *uring_thread(void *arg)
 			uring_round(r, &ring, r->env.fds[t], t == FD_RDONLY,
 				    &r->env.info[t], &s, false);
 		}
+		pause_helper();
 		if (round % 64 == 63) {
 			/* Torn down with submissions it never waited for. */
 			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
@@ -1566,6 +1627,17 @@ static void print_summary(struct run *r, double secs)
 		if (hist[e])
 			printf(" %s %.1f%%", e == 0 ? "ok" : e == NERR ? "other" :
 			       errname(e, buf), 100.0 * hist[e] / calls);
+	printf("\nfuzz: calls, mean time in the ioctl:");
+	for (e = 0; e <= NR_COMMANDS; e++) {
+		uint64_t n = 0, ns = 0;
+
+		for (t = 0; t < r->o->threads; t++) {
+			n += r->fuzz[t].by_cmd[e];
+			ns += r->fuzz[t].ns[e];
+		}
+		printf(" %s %" PRIu64 " %.0f us", e < NR_COMMANDS ?
+		       commands[e].name : "raw", n, n ? ns / 1e3 / n : 0.0);
+	}
 	printf("\nfuzz: %" PRIu64 " successes checked byte by byte against the canary\n",
 	       canaries);
 	printf("fuzz: io_uring: %" PRIu64 " commands (%" PRIu64 " ok), %" PRIu64
