@@ -14,6 +14,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/overflow.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
@@ -181,7 +182,7 @@ static int katomic_batch_read(struct katomic_op *ops,
 {
 	u32 i;
 
-	if (!user_read_access_begin(u, n * sizeof(*u)))
+	if (!user_read_access_begin(u, array_size(n, sizeof(*u))))
 		return -EFAULT;
 	for (i = 0; i < n; i++) {
 		unsafe_get_user(ops[i].id, &u[i].id, efault);
@@ -204,7 +205,7 @@ static int katomic_batch_write(struct katomic_op __user *u,
 {
 	u32 i;
 
-	if (!user_write_access_begin(u, n * sizeof(*u)))
+	if (!user_write_access_begin(u, array_size(n, sizeof(*u))))
 		return -EFAULT;
 	for (i = 0; i < n; i++) {
 		unsafe_put_user(ops[i].result, &u[i].result, efault);
@@ -528,10 +529,17 @@ static int __init katomic_init(void)
 	return 0;
 }
 
+/*
+ * No file of ours is open (each holds a module reference), so no op runs.
+ * Values retired with kvfree_rcu() are freed by the kernel's own code, but
+ * any RCU callback that is ours must have run before our text goes: wait
+ * for every callback queued so far.
+ */
 static void __exit katomic_exit(void)
 {
 	misc_deregister(&katomic_misc);
 	katomic_ctx_destroy(katomic_global);
+	rcu_barrier();
 }
 
 module_init(katomic_init);
