@@ -5,7 +5,7 @@
 # module is loaded again afterwards with the parameters it had.
 #
 #   1 katomic fuzz: KATOMIC_FUZZ_CALLS calls (default 10^6) from
-#     KATOMIC_FUZZ_THREADS threads (3), at most KATOMIC_FUZZ_SECONDS (120 s),
+#     KATOMIC_FUZZ_THREADS threads (4), at most KATOMIC_FUZZ_SECONDS (120 s),
 #     seed KATOMIC_FUZZ_SEED (default: from the clock, printed)
 #   2 the module unloads after it, and the kernel's unreclaimable memory
 #     (SUnreclaim + VmallocUsed + Percpu, empty slabs shrunk first) is back
@@ -18,7 +18,7 @@
 ko=${1:-/katomic.ko}
 calls=${KATOMIC_FUZZ_CALLS:-1000000}
 secs=${KATOMIC_FUZZ_SECONDS:-120}
-threads=${KATOMIC_FUZZ_THREADS:-3}
+threads=${KATOMIC_FUZZ_THREADS:-4}
 seed=${KATOMIC_FUZZ_SEED:-$(date +%s)}
 tol=${KATOMIC_MEM_TOLERANCE_KB:-2048}
 n=0 bad=0
