@@ -306,9 +306,12 @@ static int katomic_ioc_context_new(struct file *file, void *arg)
 		return -E2BIG;
 	if (kc->nr_slots && !kc->value_max)
 		return -EINVAL;
-	/* Charged to the memory cgroup of the process that asks. */
+	/*
+	 * Charged to the memory cgroup of the process that asks; at its
+	 * limit the ioctl fails with -ENOMEM rather than call the OOM killer.
+	 */
 	ctx = katomic_ctx_create(kc->nr_counters, kc->nr_slots, kc->value_max,
-				 GFP_KERNEL_ACCOUNT);
+				 GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL);
 	if (!ctx)
 		return -ENOMEM;
 	fd = anon_inode_getfd("[katomic]", &katomic_ctx_fops, ctx,
