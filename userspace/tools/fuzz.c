@@ -132,6 +132,13 @@ static void allow(struct errset *e, int err)
 		e->bits[err / 32] |= 1u << (err % 32);
 }
 
+/* Every errno of a list that ends with 0. */
+static void allow_list(struct errset *e, const int *errs)
+{
+	for (; *errs; errs++)
+		allow(e, *errs);
+}
+
 static bool allowed(const struct errset *e, int err)
 {
 	return err > 0 && err < NERR && (e->bits[err / 32] >> (err % 32) & 1);
@@ -434,10 +441,7 @@ static uint64_t gen_zero(struct call *c, unsigned int percent, const char *why)
 
 static void allow_op_errors(struct errset *e, bool rdonly)
 {
-	allow(e, EINVAL);
-	allow(e, ENOENT);
-	allow(e, EOPNOTSUPP);
-	allow(e, EOVERFLOW);
+	allow_list(e, (const int[]){ EINVAL, ENOENT, EOPNOTSUPP, EOVERFLOW, 0 });
 	if (rdonly)
 		allow(e, EBADF);
 }
@@ -762,11 +766,8 @@ static void gen_value(struct call *c, struct katomic_value_op *v,
 	forbid(c, store && (v->out || v->out_len), "STORE with out or out_len");
 	if (cap && faults(c->inner[1], !out_in))
 		allow(&c->ok, EFAULT);
-	allow(&c->ok, EINVAL);
-	allow(&c->ok, ENOENT);
-	allow(&c->ok, E2BIG);
-	allow(&c->ok, ERANGE);
-	allow(&c->ok, ENOMEM);
+	allow_list(&c->ok, (const int[]){ EINVAL, ENOENT, E2BIG, ERANGE,
+					  ENOMEM, 0 });
 	if (rdonly)
 		allow(&c->ok, EBADF);
 }
@@ -841,13 +842,9 @@ static void gen_context(struct call *c, struct katomic_context *k,
 	       "a size above its limit");
 	forbid(c, k->nr_slots && !k->value_max, "slots without value_max");
 	forbid(c, private, "CONTEXT_NEW on a private context");
-	allow(&c->ok, EINVAL);
-	allow(&c->ok, E2BIG);
-	allow(&c->ok, ENOMEM);
-	allow(&c->ok, EMFILE);
-	allow(&c->ok, ENFILE);
-	/* The mmap'd contexts of issue 9 may or may not be there. */
-	allow(&c->ok, EOPNOTSUPP);
+	/* EOPNOTSUPP: the mmap'd contexts of issue 9 may not be there. */
+	allow_list(&c->ok, (const int[]){ EINVAL, E2BIG, ENOMEM, EMFILE,
+					  ENFILE, EOPNOTSUPP, 0 });
 	if (private)
 		allow(&c->ok, ENOTTY);
 }
@@ -896,17 +893,12 @@ static void gen_raw(struct call *c, const struct env *env)
 			((struct katomic_value_op *)c->in)->buf |= 1ULL << 63;
 			((struct katomic_value_op *)c->in)->out |= 1ULL << 63;
 		}
-		allow(&c->ok, EINVAL);
-		allow(&c->ok, ENOENT);
-		allow(&c->ok, EEXIST);
-		allow(&c->ok, EOPNOTSUPP);
-		allow(&c->ok, EOVERFLOW);
-		allow(&c->ok, E2BIG);
-		allow(&c->ok, ERANGE);
-		allow(&c->ok, ENOMEM);
-		allow(&c->ok, EFAULT);	/* random user pointers inside */
-		allow(&c->ok, EMFILE);
-		allow(&c->ok, ENOTTY);	/* CONTEXT_NEW on a private one */
+		/* EFAULT: random user pointers inside; ENOTTY: CONTEXT_NEW
+		 * on a private context. */
+		allow_list(&c->ok, (const int[]){ EINVAL, ENOENT, EEXIST,
+						  EOPNOTSUPP, EOVERFLOW, E2BIG,
+						  ERANGE, ENOMEM, EFAULT, EMFILE,
+						  ENOTTY, 0 });
 		if (c->target == FD_RDONLY)
 			allow(&c->ok, EBADF);
 		return;
@@ -925,9 +917,9 @@ static void gen_raw(struct call *c, const struct env *env)
  * the run's calls per second are not that lock's.
  */
 static const unsigned short command_weight[NR_COMMANDS] = {
-	[C_INFO] = 60, [C_NOP] = 40, [C_DEFINE] = 10, [C_UNDEFINE] = 2,
-	[C_QUERY] = 10, [C_OP] = 330, [C_BATCH] = 180, [C_VALUE] = 338,
-	[C_CONTEXT_NEW] = 30,
+	[C_INFO] = 60, [C_NOP] = 40, [C_DEFINE] = 5, [C_UNDEFINE] = 1,
+	[C_QUERY] = 4, [C_OP] = 340, [C_BATCH] = 180, [C_VALUE] = 355,
+	[C_CONTEXT_NEW] = 15,
 };
 
 static unsigned int pick_command(uint64_t *s)
@@ -1010,14 +1002,10 @@ static int make_call(struct run *r, struct arena *a, uint64_t seed,
 		case C_UNDEFINE:
 		case C_QUERY:
 			gen_define(&c, &in.d, info, c.c);
-			allow(&c.ok, EINVAL);
-			allow(&c.ok, ENOENT);
-			if (c.c == C_DEFINE) {
-				allow(&c.ok, EEXIST);
-				allow(&c.ok, EOPNOTSUPP);
-				allow(&c.ok, EOVERFLOW);
-				allow(&c.ok, ENOMEM);
-			}
+			allow_list(&c.ok, (const int[]){ EINVAL, ENOENT, 0 });
+			if (c.c == C_DEFINE)
+				allow_list(&c.ok, (const int[]){ EEXIST, EOPNOTSUPP,
+								 EOVERFLOW, ENOMEM, 0 });
 			forbid(&c, rdonly && c.c != C_QUERY,
 			       "a change on a read-only fd");
 			if (rdonly && c.c != C_QUERY)
