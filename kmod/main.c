@@ -308,10 +308,12 @@ static int katomic_ioc_context_new(struct file *file, void *arg)
 		return -EINVAL;
 	/*
 	 * Charged to the memory cgroup of the process that asks; at its
-	 * limit the ioctl fails with -ENOMEM rather than call the OOM killer.
+	 * limit the ioctl fails with -ENOMEM, quietly, rather than call the
+	 * OOM killer or log an allocation failure (the sizes are the user's).
 	 */
 	ctx = katomic_ctx_create(kc->nr_counters, kc->nr_slots, kc->value_max,
-				 GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL);
+				 GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+				 __GFP_NOWARN);
 	if (!ctx)
 		return -ENOMEM;
 	fd = anon_inode_getfd("[katomic]", &katomic_ctx_fops, ctx,

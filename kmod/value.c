@@ -38,10 +38,10 @@ static struct katomic_vbuf *katomic_vbuf_alloc(u32 len)
 
 	/*
 	 * Charged to whoever stores, whichever context holds it; at the
-	 * cgroup's limit -ENOMEM, not the OOM killer.
+	 * cgroup's limit -ENOMEM, quietly, not the OOM killer.
 	 */
 	v = kvmalloc(struct_size(v, data, len),
-		     GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL);
+		     GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!v)
 		return NULL;
 	refcount_set(&v->ref, 1);
