@@ -259,7 +259,8 @@ struct run {
 	pthread_mutex_t report_lock;
 	struct tally fuzz[MAX_THREADS];
 	struct tally uring;
-	uint64_t lifecycles, defines, forks, rmmod_tries, rmmod_refused;
+	atomic_uint_fast64_t defines;	/* three helpers count them */
+	uint64_t lifecycles, forks, rmmod_tries, rmmod_refused;
 	uint64_t uring_closes, uring_teardowns;
 	const char *rmmod_note;
 	struct timespec start;
@@ -594,8 +595,7 @@ static const char *check_info(const struct katomic_info *i,
 }
 
 static void gen_batch(struct call *c, struct katomic_batch *b,
-		      const struct katomic_info *info, struct arena *a,
-		      bool rdonly)
+		      const struct katomic_info *info, struct arena *a)
 {
 	uint32_t nr, i, room;
 
@@ -644,7 +644,6 @@ static void gen_batch(struct call *c, struct katomic_batch *b,
 	 */
 	forbid(c, faults(c->inner[0], false) && c->inner[0] != PTR_STRADDLE,
 	       "ops unreadable");
-	(void)rdonly;
 }
 
 static const char *check_batch(struct call *c, const struct katomic_batch *got,
@@ -850,7 +849,7 @@ static void gen_context(struct call *c, struct katomic_context *k,
 }
 
 /* A raw call: a command number the ABI does not know, or random bytes. */
-static void gen_raw(struct call *c, const struct env *env)
+static void gen_raw(struct call *c)
 {
 	unsigned int k = below(&c->s, NR_COMMANDS), known = commands[k].cmd;
 	unsigned int dir = _IOC_DIR(known), size = _IOC_SIZE(known), i;
@@ -905,7 +904,6 @@ static void gen_raw(struct call *c, const struct env *env)
 	}
 	c->c = (unsigned int)-1;
 	allow(&c->ok, ENOTTY);
-	(void)env;
 }
 
 /* ---- making and judging a call ----------------------------------------------- */
@@ -931,31 +929,39 @@ static unsigned int pick_command(uint64_t *s)
 	return c;
 }
 
+/* "BATCH cmd 0xc018ba06 on the read-only fd, arg ok" and the arg's bytes. */
+static void describe(const struct call *c, char *what, size_t n,
+		     char hex[2 * sizeof(c->in) + 1])
+{
+	size_t i;
+
+	snprintf(what, n, "%s cmd 0x%08x on the %s fd, arg %s",
+		 c->c < NR_COMMANDS ? commands[c->c].name : "raw", c->cmd,
+		 target_names[c->target], ptr_names[c->ptr]);
+	for (i = 0; i < c->size && i < sizeof(c->in); i++)
+		sprintf(hex + 2 * i, "%02x", c->in[i]);
+	hex[2 * i] = '\0';
+}
+
 static void fail_call(struct run *r, unsigned int t, uint64_t n,
 		      struct call *c, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 static void fail_call(struct run *r, unsigned int t, uint64_t n,
 		      struct call *c, const char *fmt, ...)
 {
-	char what[256], hex[2 * sizeof(c->in) + 1];
+	char why[256], what[128], hex[2 * sizeof(c->in) + 1];
 	va_list ap;
-	size_t i;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	for (i = 0; i < c->size && i < sizeof(c->in); i++)
-		sprintf(hex + 2 * i, "%02x", c->in[i]);
-	hex[2 * i] = '\0';
+	describe(c, what, sizeof(what), hex);
 	pthread_mutex_lock(&r->report_lock);
 	if (atomic_fetch_add(&r->failures, 1) < 5)
 		fprintf(stderr,
 			"katomic: fuzz: FAIL thread %u call %" PRIu64
-			" (--replay 0x%016" PRIx64 "): %s cmd 0x%08x on the %s fd, arg %s: %s [arg %s]\n",
-			t, n, c->seed,
-			c->c < NR_COMMANDS ? commands[c->c].name : "raw",
-			c->cmd, target_names[c->target], ptr_names[c->ptr],
-			what, hex);
+			" (--replay 0x%016" PRIx64 "): %s: %s [arg %s]\n",
+			t, n, c->seed, what, why, hex);
 	pthread_mutex_unlock(&r->report_lock);
 	atomic_store(&r->stop, true);
 }
@@ -992,7 +998,7 @@ static int make_call(struct run *r, struct arena *a, uint64_t seed,
 	c.ptr = chance(&c.s, 88) ? PTR_OK : below(&c.s, NR_PTRS);
 	memset(&in, CANARY, sizeof(in));
 	if (chance(&c.s, 25)) {
-		gen_raw(&c, env);
+		gen_raw(&c);
 		memcpy(&in, c.in, sizeof(in));
 	} else {
 		c.c = pick_command(&c.s);
@@ -1018,7 +1024,7 @@ static int make_call(struct run *r, struct arena *a, uint64_t seed,
 			       "a change on a read-only fd");
 			break;
 		case C_BATCH:
-			gen_batch(&c, &in.b, info, a, rdonly);
+			gen_batch(&c, &in.b, info, a);
 			break;
 		case C_VALUE:
 			gen_value(&c, &in.v, info, a, rdonly);
@@ -1105,6 +1111,13 @@ static int make_call(struct run *r, struct arena *a, uint64_t seed,
 out:
 	if (p)
 		fail_call(r, t, n, &c, "%s", p);
+	if (r->o->have_replay) {
+		char what[128], hex[2 * sizeof(c.in) + 1];
+
+		describe(&c, what, sizeof(what), hex);
+		printf("fuzz: replay 0x%016" PRIx64 ": %s [arg %s]: %s\n",
+		       seed, what, hex, err ? strerror(err) : "success");
+	}
 	return err;
 }
 
@@ -1168,7 +1181,7 @@ static int new_context(int fd, uint64_t *s)
 
 /* Defines, stores, undefines on fd: the churn that frees with RCU. */
 static void churn_objects(int fd, uint64_t *s, unsigned int rounds,
-			  uint64_t *defines)
+			  atomic_uint_fast64_t *defines)
 {
 	static const uint8_t ck[] = { 0, 1, 2, 3, 4, 5 }, sk[] = { 0, 1, 6, 7 };
 	unsigned char val[64];
@@ -1193,8 +1206,9 @@ static void churn_objects(int fd, uint64_t *s, unsigned int rounds,
 		} else {
 			d.sync = sk[below(s, 4)];
 		}
-		if (ioctl(fd, KATOMIC_IOC_DEFINE, &d) == 0)
-			(*defines)++;
+		if (ioctl(fd, KATOMIC_IOC_DEFINE, &d) == 0 && defines)
+			atomic_fetch_add_explicit(defines, 1,
+						  memory_order_relaxed);
 		if (!counter)
 			while (chance(s, 70))
 				ioctl(fd, KATOMIC_IOC_VALUE, &v);
@@ -1226,7 +1240,7 @@ static void *churn_thread(void *arg)
 			if (pid == 0) {
 				uint64_t cs = s ^ 1;
 
-				churn_objects(fd, &cs, 4, &cs);
+				churn_objects(fd, &cs, 4, NULL);
 				_exit(0);
 			}
 			if (pid > 0) {
@@ -1635,7 +1649,8 @@ static void print_summary(struct run *r, double secs)
 	printf("fuzz: helpers: %" PRIu64 " context lifecycles (%" PRIu64
 	       " shared with a child), %" PRIu64 " defines; rmmod: %" PRIu64
 	       " tries, %" PRIu64 " refused (EBUSY/EAGAIN)%s%s\n",
-	       r->lifecycles, r->forks, r->defines, r->rmmod_tries,
+	       r->lifecycles, r->forks, (uint64_t)atomic_load(&r->defines),
+	       r->rmmod_tries,
 	       r->rmmod_refused, r->rmmod_note ? ", then " : "",
 	       r->rmmod_note ? r->rmmod_note : "");
 }
@@ -1664,14 +1679,11 @@ int fuzz_main(int argc, char **argv, const char *device,
 	}
 	if (o.have_replay) {
 		struct arena a;
-		int err;
 
 		if (arena_init(&a, run.env.page))
 			return report(EXIT_FAILED, CMD, NULL, "no memory");
-		err = make_call(&run, &a, o.replay, 0, 0, &run.fuzz[0]);
+		make_call(&run, &a, o.replay, 0, 0, &run.fuzz[0]);
 		arena_fini(&a);
-		printf("fuzz: replay 0x%016" PRIx64 ": %s\n", o.replay,
-		       err ? strerror(err) : "success");
 		env_close(&run.env);
 		return atomic_load(&run.failures) ? EXIT_FAILED : EXIT_OK;
 	}
