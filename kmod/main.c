@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/overflow.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -183,7 +184,7 @@ static int katomic_batch_read(struct katomic_op *ops,
 {
 	u32 i;
 
-	if (!user_read_access_begin(u, n * sizeof(*u)))
+	if (!user_read_access_begin(u, array_size(n, sizeof(*u))))
 		return -EFAULT;
 	for (i = 0; i < n; i++) {
 		unsafe_get_user(ops[i].id, &u[i].id, efault);
@@ -206,7 +207,7 @@ static int katomic_batch_write(struct katomic_op __user *u,
 {
 	u32 i;
 
-	if (!user_write_access_begin(u, n * sizeof(*u)))
+	if (!user_write_access_begin(u, array_size(n, sizeof(*u))))
 		return -EFAULT;
 	for (i = 0; i < n; i++) {
 		unsafe_put_user(ops[i].result, &u[i].result, efault);
@@ -305,9 +306,15 @@ static int katomic_ioc_context_new(struct file *file, void *arg)
 		return -E2BIG;
 	if (kc->nr_slots && !kc->value_max)
 		return -EINVAL;
-	/* Charged to the memory cgroup of the process that asks. */
+	/*
+	 * Charged to the memory cgroup of the process that asks; at its
+	 * limit the ioctl fails with -ENOMEM, quietly, rather than call the
+	 * OOM killer or log an allocation failure (the sizes are the user's).
+	 */
 	ctx = katomic_ctx_create(kc->nr_counters, kc->nr_slots, kc->value_max,
-				 kc->flags & KATOMIC_CTX_MMAP, GFP_KERNEL_ACCOUNT);
+				 kc->flags & KATOMIC_CTX_MMAP,
+				 GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+				 __GFP_NOWARN);
 	if (!ctx)
 		return -ENOMEM;
 	fd = anon_inode_getfd("[katomic]", &katomic_ctx_fops, ctx,
@@ -557,10 +564,17 @@ static int __init katomic_init(void)
 	return 0;
 }
 
+/*
+ * No file of ours is open (each holds a module reference), so no op runs.
+ * Values retired with kvfree_rcu() are freed by the kernel's own code, but
+ * any RCU callback that is ours must have run before our text goes: wait
+ * for every callback queued so far.
+ */
 static void __exit katomic_exit(void)
 {
 	misc_deregister(&katomic_misc);
 	katomic_ctx_destroy(katomic_global);
+	rcu_barrier();
 }
 
 module_init(katomic_init);

@@ -36,8 +36,12 @@ static struct katomic_vbuf *katomic_vbuf_alloc(u32 len)
 {
 	struct katomic_vbuf *v;
 
-	/* Charged to whoever stores, whichever context holds it. */
-	v = kvmalloc(struct_size(v, data, len), GFP_KERNEL_ACCOUNT);
+	/*
+	 * Charged to whoever stores, whichever context holds it; at the
+	 * cgroup's limit -ENOMEM, quietly, not the OOM killer.
+	 */
+	v = kvmalloc(struct_size(v, data, len),
+		     GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!v)
 		return NULL;
 	refcount_set(&v->ref, 1);

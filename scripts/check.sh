@@ -185,9 +185,9 @@ kernel_vm() {
 		failed+=("vm-selftests ($kernel)" "vm-study ($kernel)")
 		return 0
 	fi
-	adds=(--add "$top/scripts/vm-selftests.sh")
+	adds=(--add "$top/scripts/vm-selftests.sh" --add "$top/scripts/vm-hardening.sh")
 	for t in "$O"/selftests/katomic/*_test "$O"/selftests/katomic/*_test32 \
-		 "$O"/vmtests/katomic_*_test "$O"/bin/uring_demo \
+		 "$O"/vmtests/katomic_*_test "$O"/bin/uring_demo "$O"/bin/katomic \
 		 "$O"/selftests/katomic/katomic_faults; do
 		[ -x "$t" ] && adds+=(--add "$t")
 	done

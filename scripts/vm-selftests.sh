@@ -3,7 +3,8 @@
 # the module unloaded, then every other katomic selftest against the loaded
 # module (the *_test32 programs are 32-bit: the compat_ioctl path) and the
 # liburing demo if it is there, the fault injection test on a kernel that
-# has fault injection, then a clean rmmod.  Exits non-zero if
+# has fault injection, the fuzzer and the reloads of vm-hardening.sh if
+# katomic is there, then a clean rmmod.  Exits non-zero if
 # anything failed.
 ko=${KATOMIC_KO:-/katomic.ko}
 rc=0
@@ -43,6 +44,11 @@ if [ -x /bin/uring_demo ]; then
 		fi
 	done
 	echo "# Totals: pass:$((n - bad)) fail:$bad xfail:0 xpass:0 skip:0 error:0"
+fi
+# Issue 8: katomic fuzz, then reloads of the module: each rmmod proves it
+# unloads, each insmod puts back the parameters it was loaded with.
+if [ -x /bin/katomic ]; then
+	/bin/vm-hardening.sh "$ko" || rc=1
 fi
 # io_uring puts a ring's registered files (uring_demo registers its context)
 # from a workqueue after the ring is closed: until then the context, and so

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "hammer.h"
 #include "katomic.h"
 #include "options.h"
@@ -412,6 +413,9 @@ static const struct command commands[] = {
 	{ .name = "tear", .args = "[OPTION]...",
 	  .help = "race writers and readers on value slots, count torn loads",
 	  .main = tear_main, .usage = tear_usage },
+	{ .name = "fuzz", .args = "[OPTION]...",
+	  .help = "random and malformed ioctls, each result checked against the ABI",
+	  .main = fuzz_main, .usage = fuzz_usage },
 };
 
 /* The op commands: name, arguments and help come from the op's description. */
@@ -480,6 +484,7 @@ static void print_usage(void)
 	printf("usage: katomic [--device PATH | --twin] [--hex] COMMAND [ARG]... [, COMMAND [ARG]...]...\n"
 	       "       katomic [--device PATH] hammer [OPTION]...\n"
 	       "       katomic [--device PATH] tear [OPTION]...\n"
+	       "       katomic [--device PATH] fuzz [OPTION]...\n"
 	       "\n"
 	       "Runs commands on the counters and value slots of /dev/katomic (or PATH).\n"
 	       "With --twin they run on an in-process user-space twin instead (%d counters,\n"
@@ -519,6 +524,7 @@ static void print_usage(void)
 	      "values as -0x..., so every value printed parses back.\n"
 	      "hammer and tear run on their own, not in a chain: katomic help hammer\n"
 	      "and katomic help tear tell more; katomic help value tells of the slots.\n"
+	      "fuzz runs on its own too: katomic help fuzz.\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 an operation failed, 2 usage error.\n", stdout);
 }
