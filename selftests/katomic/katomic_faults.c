@@ -257,6 +257,7 @@ FIXTURE_TEARDOWN(faults)
 
 struct kf_ctx_new {
 	int dev, fd;
+	__u32 flags;
 	unsigned int fds;
 };
 
@@ -274,7 +275,8 @@ static int ctx_new_reset(void *arg)
 static int ctx_new_op(void *arg)
 {
 	struct kf_ctx_new *a = arg;
-	int r = kt_ctx_new(a->dev, KF_COUNTERS, KF_SLOTS, KF_VALUE_MAX, 0);
+	int r = kt_ctx_new(a->dev, KF_COUNTERS, KF_SLOTS, KF_VALUE_MAX,
+			   a->flags);
 
 	if (r >= 0) {
 		a->fd = r;
@@ -295,16 +297,23 @@ static enum kf_state ctx_new_state(void *arg, int r)
 
 TEST_F(faults, context_new)
 {
+	static const __u32 flags[] = { 0, KATOMIC_CTX_MMAP };
+	static const char *const names[] = { "CONTEXT_NEW",
+					     "CONTEXT_NEW mmap" };
 	struct kf_ctx_new a = { .dev = self->dev, .fd = -1 };
-	struct kf_case c = { "CONTEXT_NEW", ctx_new_reset, ctx_new_op,
-			     ctx_new_state, &a };
+	struct kf_case c = { NULL, ctx_new_reset, ctx_new_op, ctx_new_state,
+			     &a };
 	struct kf_walk w;
+	unsigned int i;
 
 	KF_READY();
-
-	kf_walk(_metadata, &c, &w);
-	ctx_new_reset(&a);
-	kf_report(c.name, &w);
+	for (i = 0; i < KT_ARRAY_SIZE(flags); i++) {
+		a.flags = flags[i];
+		c.name = names[i];
+		kf_walk(_metadata, &c, &w);
+		ctx_new_reset(&a);
+		kf_report(c.name, &w);
+	}
 }
 
 /* ---- DEFINE and counter ops ------------------------------------------- */
@@ -445,7 +454,6 @@ TEST_F(faults, counters)
 	unsigned int i;
 
 	KF_READY();
-
 	for (i = 0; i < KT_ARRAY_SIZE(kinds); i++) {
 		a.id = i;
 		a.sync = kinds[i];
@@ -577,7 +585,6 @@ TEST_F(faults, values)
 	struct kf_walk w;
 
 	KF_READY();
-
 	ASSERT_NE(NULL, a);
 	a->fd = self->ctx;
 	c.arg = a;
