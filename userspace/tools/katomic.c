@@ -4,7 +4,7 @@
  * in-process twin, from the shell.  The op commands come from
  * KATOMIC_OP_TABLE through libkatomic's op descriptions: there is no code
  * per op.  The value commands are value.c's, hammer and tear run on their
- * own (hammer.c, tear.c).
+ * own (hammer.c, tear.c, bench.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "hammer.h"
 #include "katomic.h"
 #include "options.h"
@@ -412,6 +413,9 @@ static const struct command commands[] = {
 	{ .name = "tear", .args = "[OPTION]...",
 	  .help = "race writers and readers on value slots, count torn loads",
 	  .main = tear_main, .usage = tear_usage },
+	{ .name = "bench", .args = "[OPTION]...",
+	  .help = "measure kernel and user counters: ns/op, Mops/s, ratios",
+	  .main = bench_main, .usage = bench_usage },
 };
 
 /* The op commands: name, arguments and help come from the op's description. */
@@ -480,6 +484,7 @@ static void print_usage(void)
 	printf("usage: katomic [--device PATH | --twin] [--hex] COMMAND [ARG]... [, COMMAND [ARG]...]...\n"
 	       "       katomic [--device PATH] hammer [OPTION]...\n"
 	       "       katomic [--device PATH] tear [OPTION]...\n"
+	       "       katomic [--device PATH] bench [OPTION]...\n"
 	       "\n"
 	       "Runs commands on the counters and value slots of /dev/katomic (or PATH).\n"
 	       "With --twin they run on an in-process user-space twin instead (%d counters,\n"
@@ -517,8 +522,9 @@ static void print_usage(void)
 	      "'not-applied' (cas swapped, max/min changed the value, add-unless added).\n"
 	      "Values print in decimal, signed for INT types; --hex prints hex, negative\n"
 	      "values as -0x..., so every value printed parses back.\n"
-	      "hammer and tear run on their own, not in a chain: katomic help hammer\n"
-	      "and katomic help tear tell more; katomic help value tells of the slots.\n"
+	      "hammer, tear and bench run on their own, not in a chain: katomic help\n"
+	      "hammer, katomic help tear and katomic help bench tell more; katomic help\n"
+	      "value tells of the slots.\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 an operation failed, 2 usage error.\n", stdout);
 }
