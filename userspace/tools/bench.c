@@ -441,7 +441,8 @@ static int step_ioctl(struct crew_worker *cw, uint64_t k)
 	(void)k;
 	for (i = 0; i < w->chunk; i++) {
 		if (w->op != BENCH_CAS_LOOP) {
-			op = (struct katomic_op){ .op = kops[w->op], .arg = 1 };
+			op = (struct katomic_op){ .op = kops[w->op],
+						  .arg = w->op == BENCH_ADD };
 			if (kernel_op(cw, &op) < 0)
 				return -1;
 			w->sink += op.result;
@@ -551,7 +552,7 @@ static int kernel_setup(struct bench_run *r)
 				.id = w->id, .type = KATOMIC_TYPE_UINT64,
 				.op = w->op == BENCH_LOAD ? KATOMIC_OP_LOAD :
 				      KATOMIC_OP_ADD,
-				.arg = 1,
+				.arg = w->op == BENCH_ADD,
 			};
 	}
 	return ret;
@@ -1096,7 +1097,8 @@ static int run_cell(struct bench_opts *o, struct bench_cell *c,
 	return ret;
 }
 
-/* The progress line: on a terminal one line rewritten, else a line a run. */
+/* The progress line: on a terminal one line rewritten, else (a console
+ * without TERM too) a line a run. */
 struct progress {
 	bool tty;
 	struct timespec t0;
@@ -1136,7 +1138,9 @@ static void progress_end(struct progress *pr)
 static int run_matrix(struct bench_opts *o, struct bench_cell *cells,
 		      unsigned int nr)
 {
-	struct progress pr = { .tty = isatty(STDERR_FILENO),
+	const char *term = getenv("TERM");
+	struct progress pr = { .tty = isatty(STDERR_FILENO) && term &&
+				      strcmp(term, "dumb"),
 			       .total = nr * (o->runs + 1) };
 	double warm = o->seconds < WARMUP_SECONDS ? o->seconds : WARMUP_SECONDS;
 	unsigned int run, j, first;

@@ -280,14 +280,14 @@ void bench_print_table(FILE *f, const struct bench_result *r)
 	fprintf(f, "%u runs of %g s per cell%s, median [min, max]; ns/op per thread, Mops/s of all threads;\n"
 		"xNOP, xC11: ns/op over the NOP ioctl's and over user:c11's (same threads, placement, op)\n",
 		m->runs, m->seconds, m->pin ? ", pinned" : "");
-	fprintf(f, "%-14s %4s %3s %-8s %-8s %9s %9s %9s %9s %9s %9s %8s %8s %7s\n",
+	fprintf(f, "%-15s %4s %3s %-8s %-8s %9s %9s %9s %9s %9s %9s %8s %8s %7s\n",
 		"path", "B", "thr", "place", "op", "ns/op", "min", "max",
 		"Mops/s", "min", "max", "xNOP", "xC11", "lost%");
 	for (i = 0; i < r->nr; i++) {
 		row = &r->rows[i];
 		if (!measured(row))
 			continue;
-		fprintf(f, "%-14s ", row->path);
+		fprintf(f, "%-15s ", row->path);
 		if (row->batch)
 			fprintf(f, "%4u", row->batch);
 		else
