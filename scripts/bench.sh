@@ -38,9 +38,11 @@ commit=$(git rev-parse --short HEAD)
 [ -z "$(git status --porcelain --untracked-files=no)" ] || commit=$commit-dirty
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# TERM=dumb: progress as whole lines, not one line rewritten, on the
+# console the markers are cut from.
 cat >"$work/guest" <<GUEST
 #!/bin/sh
-/bin/katomic bench --commit $commit --csv /tmp/r.csv --json /tmp/r.json ${args[*]} >/dev/null
+TERM=dumb /bin/katomic bench --commit $commit --csv /tmp/r.csv --json /tmp/r.json ${args[*]} >/dev/null
 rc=\$?
 echo "===BENCH-CSV-BEGIN==="
 cat /tmp/r.csv

@@ -186,7 +186,8 @@ kernel_vm() {
 	fi
 	adds=(--add "$top/scripts/vm-selftests.sh")
 	for t in "$O"/selftests/katomic/*_test "$O"/selftests/katomic/*_test32 \
-		 "$O"/vmtests/katomic_*_test "$O"/bin/uring_demo; do
+		 "$O"/vmtests/katomic_*_test "$O"/bin/uring_demo \
+		 "$O"/bin/katomic; do
 		[ -x "$t" ] && adds+=(--add "$t")
 	done
 	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \

@@ -726,7 +726,8 @@ void bench_usage(FILE *f)
 "shards' sum too) and every batch and uring completion must be without\n"
 "error; user:plain and kernel:none report the updates they lost instead.  A\n"
 "row of one op per syscall (kernel ioctl paths, batch and uring at B=1)\n"
-"whose slowest run beats the NOP's fastest at the same threads is impossible.\n"
+"whose slowest run beats the NOP's fastest at the same threads by more than\n"
+"the noise (%.0f%%) is impossible.\n"
 "\n"
 "outputs (FILE - is stdout; the table goes to stdout unless one does):\n"
 "  --csv FILE        the rows as CSV, the machine in '# key: value' lines\n"
@@ -745,7 +746,7 @@ void bench_usage(FILE *f)
 "\n"
 "Exit status: 0 ok, 1 an operation or a self-check failed, 2 usage error.\n",
 		CREW_MAX_THREADS, MAX_BATCH, DEFAULT_SECONDS, BENCH_MAX_RUNS,
-		DEFAULT_RUNS, WARMUP_SECONDS);
+		DEFAULT_RUNS, WARMUP_SECONDS, 100 * BENCH_NOISE);
 }
 
 /* Options --------------------------------------------------------------- */
@@ -1097,8 +1098,8 @@ static int run_cell(struct bench_opts *o, struct bench_cell *c,
 	return ret;
 }
 
-/* The progress line: on a terminal one line rewritten, else (a console
- * without TERM too) a line a run. */
+/* The progress line: on a terminal one line rewritten, else (TERM unset
+ * or dumb too) a line every quarter of a run. */
 struct progress {
 	bool tty;
 	struct timespec t0;
@@ -1121,7 +1122,7 @@ static void progress(struct progress *pr, const char *what, unsigned int run,
 	double el = since(&pr->t0);
 	double eta = pr->done ? el / pr->done * (pr->total - pr->done) : 0;
 
-	if (!pr->tty && cell)
+	if (!pr->tty && cell % (cells / 4 ? cells / 4 : 1))
 		return;
 	pr->width = fprintf(stderr, "%sbench: %s %u of %u, cell %u of %u, %.0f s, ETA %.0f s%s",
 			    pr->tty ? "\r" : "", what, run, runs, cell + 1,

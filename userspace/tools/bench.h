@@ -115,9 +115,11 @@ double bench_lost_share(unsigned int nr_threads, const uint64_t *done,
 /*
  * The NOP floor: a path with BENCH_ONE_PER_CALL (at B 1) cannot do an op
  * in less time than the NOP ioctl: a row whose slowest run (ns max) is
- * still faster than the NOP's fastest (ns min) at the same threads is
- * impossible.  NULL if no row is, else why, naming the row (in buf).
+ * still faster than the NOP's fastest (ns min) at the same threads, by
+ * more than the noise (BENCH_NOISE of it), is impossible.  NULL if no row
+ * is, else why, naming the row (in buf).
  */
+#define BENCH_NOISE	0.25
 const char *bench_check_floor(const struct bench_result *r, char *buf,
 			      size_t len);
 
