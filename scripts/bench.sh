@@ -28,11 +28,9 @@ for a in "${args[@]}"; do
 	esac
 done
 
+# The module for the test bed's kernel (make vm provisions it), the tools.
 scripts/deps.sh >/dev/null
-kenv=$(scripts/kernel.sh) || { echo "bench: scripts/kernel.sh failed" >&2; exit 1; }
-eval "$kenv"
-make -s vm
-make -s userspace O="$O"
+make -s vm userspace O="$O"
 
 commit=$(git rev-parse --short HEAD)
 [ -z "$(git status --porcelain --untracked-files=no)" ] || commit=$commit-dirty

@@ -64,17 +64,37 @@ static struct bench_row *add(struct bench_result *r, const char *path,
 	return row;
 }
 
+/* Rows as add() takes them. */
+struct spec {
+	const char *path;
+	unsigned int batch, threads;
+	int place, op;
+	double med, min, max;
+};
+
+static void add_all(struct bench_result *r, const struct spec *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		add(r, s[i].path, s[i].batch, s[i].threads, s[i].place,
+		    s[i].op, s[i].med, s[i].min, s[i].max);
+}
+
 TEST(ratios)
 {
+	static const struct spec rows[] = {
+		{ "kernel:nop", 0, 1, -1, -1, 100, 90, 110 },
+		{ "user:c11", 0, 1, BENCH_SHARED, BENCH_ADD, 10, 9, 11 },
+		{ "user:c11", 0, 1, BENCH_PADDED, BENCH_ADD, 5, 4, 6 },
+		{ "kernel:atomic", 0, 1, BENCH_SHARED, BENCH_ADD, 250, 240, 260 },
+		{ "kernel:atomic", 0, 1, BENCH_PADDED, BENCH_ADD, 200, 190, 210 },
+		{ "kernel:atomic", 0, 2, BENCH_SHARED, BENCH_ADD, 300, 290, 310 },
+		{ "kernel:atomic", 0, 1, BENCH_SHARED, BENCH_LOAD, 120, 110, 130 },
+	};
 	struct bench_result r = { 0 };
 
-	add(&r, "kernel:nop", 0, 1, -1, -1, 100, 90, 110);
-	add(&r, "user:c11", 0, 1, BENCH_SHARED, BENCH_ADD, 10, 9, 11);
-	add(&r, "user:c11", 0, 1, BENCH_PADDED, BENCH_ADD, 5, 4, 6);
-	add(&r, "kernel:atomic", 0, 1, BENCH_SHARED, BENCH_ADD, 250, 240, 260);
-	add(&r, "kernel:atomic", 0, 1, BENCH_PADDED, BENCH_ADD, 200, 190, 210);
-	add(&r, "kernel:atomic", 0, 2, BENCH_SHARED, BENCH_ADD, 300, 290, 310);
-	add(&r, "kernel:atomic", 0, 1, BENCH_SHARED, BENCH_LOAD, 120, 110, 130);
+	add_all(&r, rows, ARRAY_SIZE(rows));
 	bench_ratios(&r);
 	EXPECT_EQ(1, r.rows[0].vs_nop);
 	EXPECT_EQ(10, r.rows[0].vs_c11);	/* against shared add */
@@ -145,31 +165,44 @@ TEST(lost_share)
 
 TEST(nop_floor)
 {
+	static const struct spec possible[] = {
+		{ "kernel:nop", 0, 1, -1, -1, 100, 90, 110 },
+		{ "kernel:nop", 0, 2, -1, -1, 200, 180, 220 },
+		{ "user:c11", 0, 1, BENCH_SHARED, BENCH_ADD, 10, 9, 11 },
+		/* within the noise: max at or above the NOP's min */
+		{ "kernel:atomic", 0, 1, BENCH_SHARED, BENCH_ADD, 85, 80, 90 },
+		/* below it by less than BENCH_NOISE: 75 * 1.25 > 90 */
+		{ "kernel:spinlock", 0, 1, BENCH_SHARED, BENCH_ADD, 70, 60, 75 },
+		/* batching may beat it */
+		{ "kernel:batch", 16, 1, BENCH_SHARED, BENCH_ADD, 20, 19, 21 },
+		{ "kernel:uring", 256, 2, BENCH_SHARED, BENCH_ADD, 20, 19, 21 },
+	};
+	/* each impossible, and named */
+	static const struct spec impossible[] = {
+		/* at 2 threads the NOP's min is 180: 140 * 1.25 < 180 */
+		{ "kernel:mutex", 0, 2, BENCH_PADDED, BENCH_LOAD, 130, 120, 140 },
+		{ "kernel:batch", 1, 1, BENCH_SHARED, BENCH_LOAD, 50, 40, 60 },
+		{ "kernel:uring", 1, 2, BENCH_SHARED, BENCH_ADD, 50, 40, 60 },
+	};
+	static const char *const names[] = {
+		"kernel:mutex 2 threads padded load",
+		"kernel:batch B=1 1 thread shared load",
+		"kernel:uring B=1 2 threads shared add",
+	};
 	struct bench_result r = { 0 };
 	char buf[256];
+	size_t i;
 
-	add(&r, "kernel:nop", 0, 1, -1, -1, 100, 90, 110);
-	add(&r, "kernel:nop", 0, 2, -1, -1, 200, 180, 220);
-	add(&r, "user:c11", 0, 1, BENCH_SHARED, BENCH_ADD, 10, 9, 11);
-	/* within the noise: max at or above the NOP's min */
-	add(&r, "kernel:atomic", 0, 1, BENCH_SHARED, BENCH_ADD, 85, 80, 90);
-	/* below it, but by less than BENCH_NOISE: 75 * 1.25 > 90 */
-	add(&r, "kernel:spinlock", 0, 1, BENCH_SHARED, BENCH_ADD, 70, 60, 75);
-	/* batching may beat it */
-	add(&r, "kernel:batch", 16, 1, BENCH_SHARED, BENCH_ADD, 20, 19, 21);
-	add(&r, "kernel:uring", 256, 2, BENCH_SHARED, BENCH_ADD, 20, 19, 21);
+	add_all(&r, possible, ARRAY_SIZE(possible));
 	EXPECT_EQ(NULL, bench_check_floor(&r, buf, sizeof(buf)));
-	/* at 2 threads the NOP's min is 180: 140 * 1.25 < 180 */
-	add(&r, "kernel:mutex", 0, 2, BENCH_PADDED, BENCH_LOAD, 130, 120, 140);
-	ASSERT_NE(NULL, bench_check_floor(&r, buf, sizeof(buf)));
-	EXPECT_NE(NULL, strstr(buf, "kernel:mutex 2 threads padded load"));
-	r.nr--;
-	add(&r, "kernel:batch", 1, 1, BENCH_SHARED, BENCH_LOAD, 50, 40, 60);
-	ASSERT_NE(NULL, bench_check_floor(&r, buf, sizeof(buf)));
-	EXPECT_NE(NULL, strstr(buf, "kernel:batch B=1 1 thread shared load"));
-	r.nr--;
-	add(&r, "kernel:uring", 1, 2, BENCH_SHARED, BENCH_ADD, 50, 40, 60);
-	EXPECT_NE(NULL, bench_check_floor(&r, buf, sizeof(buf)));
+	for (i = 0; i < ARRAY_SIZE(impossible); i++) {
+		add_all(&r, &impossible[i], 1);
+		ASSERT_NE(NULL, bench_check_floor(&r, buf, sizeof(buf)));
+		EXPECT_NE(NULL, strstr(buf, names[i])) {
+			TH_LOG("%s", buf);
+		}
+		r.nr--;
+	}
 	bench_free(&r);
 }
 

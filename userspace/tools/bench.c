@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +187,7 @@ static inline bool c11_cas(struct bench_worker *w, atomic_u64 *c,
 }
 
 /* A plain value under a lock: pthread mutex or spinlock. */
-#define LOCKED_COUNTER(pfx, lock_t, LOCK, UNLOCK)			\
+#define LOCKED_COUNTER(pfx, lock_t, LOCK, UNLOCK, INIT, DESTROY)	\
 struct pfx##_counter {							\
 	lock_t lock;							\
 	uint64_t v;							\
@@ -224,12 +225,29 @@ static inline bool pfx##_cas(struct bench_worker *w,			\
 		*old = c->v;						\
 	UNLOCK(&c->lock);						\
 	return ok;							\
+}									\
+static void pfx##_init_v(void *obj, uint64_t v)				\
+{									\
+	struct pfx##_counter *c = obj;					\
+									\
+	INIT(&c->lock);							\
+	c->v = v;							\
+}									\
+static void pfx##_fini(void *obj)					\
+{									\
+	DESTROY(&((struct pfx##_counter *)obj)->lock);			\
+}									\
+static uint64_t pfx##_value(const void *obj)				\
+{									\
+	return ((const struct pfx##_counter *)obj)->v;			\
 }
 
+#define MUTEX_INIT(m)	pthread_mutex_init(m, NULL)
+#define SPIN_INIT(s)	pthread_spin_init(s, PTHREAD_PROCESS_PRIVATE)
 LOCKED_COUNTER(mutex, pthread_mutex_t, pthread_mutex_lock,
-	       pthread_mutex_unlock)
+	       pthread_mutex_unlock, MUTEX_INIT, pthread_mutex_destroy)
 LOCKED_COUNTER(spin, pthread_spinlock_t, pthread_spin_lock,
-	       pthread_spin_unlock)
+	       pthread_spin_unlock, SPIN_INIT, pthread_spin_destroy)
 
 /* A user path's step: a chunk of ops of one kind in a tight loop. */
 #define USER_STEP(name, T, LOAD, ADD, CAS, READ)			\
@@ -270,7 +288,7 @@ USER_STEP(step_mutex, struct mutex_counter, mutex_load, mutex_add, mutex_cas,
 USER_STEP(step_spin, struct spin_counter, spin_load, spin_add, spin_cas,
 	  spin_load)
 
-/* How each layout is made, read and unmade. */
+/* How an atomic counter is made and read (locked ones: above). */
 static void atomic_init_v(void *obj, uint64_t v)
 {
 	atomic_init((atomic_u64 *)obj, v);
@@ -279,42 +297,6 @@ static void atomic_init_v(void *obj, uint64_t v)
 static uint64_t atomic_value(const void *obj)
 {
 	return atomic_load((atomic_u64 *)obj);
-}
-
-static void mutex_init_v(void *obj, uint64_t v)
-{
-	struct mutex_counter *c = obj;
-
-	pthread_mutex_init(&c->lock, NULL);
-	c->v = v;
-}
-
-static void mutex_fini(void *obj)
-{
-	pthread_mutex_destroy(&((struct mutex_counter *)obj)->lock);
-}
-
-static uint64_t mutex_value(const void *obj)
-{
-	return ((const struct mutex_counter *)obj)->v;
-}
-
-static void spin_init_v(void *obj, uint64_t v)
-{
-	struct spin_counter *c = obj;
-
-	pthread_spin_init(&c->lock, PTHREAD_PROCESS_PRIVATE);
-	c->v = v;
-}
-
-static void spin_fini(void *obj)
-{
-	pthread_spin_destroy(&((struct spin_counter *)obj)->lock);
-}
-
-static uint64_t spin_value(const void *obj)
-{
-	return ((const struct spin_counter *)obj)->v;
 }
 
 static void worker_common(struct bench_run *r, struct bench_worker *w,
@@ -416,47 +398,46 @@ static int step_nop(struct crew_worker *cw, uint64_t k)
 	return 0;
 }
 
-/* One KATOMIC_IOC_OP: its result, or -1 (the worker's error set). */
-static int kernel_op(struct crew_worker *cw, struct katomic_op *op)
+/* KATOMIC_IOC_OP code(arg, arg2) on the worker's counter: applied (0 or
+ * 1) with *result, or -1 with the worker's error set. */
+static int kernel_op(struct crew_worker *cw, unsigned int code, __u64 arg,
+		     __u64 arg2, __u64 *result)
 {
 	struct bench_worker *w = cw->arg;
-	int ret;
+	struct katomic_op op = { .id = w->id, .type = KATOMIC_TYPE_UINT64,
+				 .op = code, .arg = arg, .arg2 = arg2 };
+	int applied = katomic_op(cw->k, &op);
 
-	op->id = w->id;
-	op->type = KATOMIC_TYPE_UINT64;
-	ret = katomic_op(cw->k, op);
-	return ret < 0 ? kernel_failed(w, op->op, ret) : ret;
+	if (applied < 0)
+		return kernel_failed(w, code, applied);
+	*result = op.result;
+	return applied;
 }
 
 static int step_ioctl(struct crew_worker *cw, uint64_t k)
 {
-	static const unsigned int kops[] = {
+	static const unsigned int codes[] = {
 		[BENCH_ADD] = KATOMIC_OP_ADD, [BENCH_LOAD] = KATOMIC_OP_LOAD,
 	};
 	struct bench_worker *w = cw->arg;
-	struct katomic_op op;
 	unsigned int i;
+	__u64 old;
 	int ret;
 
 	(void)k;
 	for (i = 0; i < w->chunk; i++) {
 		if (w->op != BENCH_CAS_LOOP) {
-			op = (struct katomic_op){ .op = kops[w->op],
-						  .arg = w->op == BENCH_ADD };
-			if (kernel_op(cw, &op) < 0)
+			if (kernel_op(cw, codes[w->op], w->op == BENCH_ADD, 0,
+				      &old) < 0)
 				return -1;
-			w->sink += op.result;
+			w->sink += old;
 			continue;
 		}
 		/* LOAD, then CAS(old, old + 1) until it applies */
-		op = (struct katomic_op){ .op = KATOMIC_OP_LOAD };
-		if (kernel_op(cw, &op) < 0)
+		if (kernel_op(cw, KATOMIC_OP_LOAD, 0, 0, &old) < 0)
 			return -1;
 		do {
-			op = (struct katomic_op){ .op = KATOMIC_OP_CAS,
-						  .arg = op.result,
-						  .arg2 = op.result + 1 };
-			ret = kernel_op(cw, &op);
+			ret = kernel_op(cw, KATOMIC_OP_CAS, old, old + 1, &old);
 			if (ret < 0)
 				return -1;
 		} while (!ret);
@@ -762,6 +743,16 @@ static const struct option_spec options[NR_OPTS] = {
 	{ "--from", true }, { "--machine", true }, { "--commit", true },
 };
 
+/* Where the options that take a text keep it. */
+static const size_t text_options[NR_OPTS] = {
+	[OPT_CSV] = offsetof(struct bench_opts, csv),
+	[OPT_JSON] = offsetof(struct bench_opts, json),
+	[OPT_PLOT] = offsetof(struct bench_opts, plot),
+	[OPT_FROM] = offsetof(struct bench_opts, from),
+	[OPT_MACHINE] = offsetof(struct bench_opts, machine),
+	[OPT_COMMIT] = offsetof(struct bench_opts, commit),
+};
+
 /* The next item of a comma list s into buf; NULL at the end. */
 static const char *next_item(const char **s, char *buf, size_t len)
 {
@@ -866,32 +857,17 @@ static int set_option(struct bench_opts *o, int opt, const char *v)
 	case OPT_BATCH:
 		return parse_numbers("--batch", v, 1, MAX_BATCH, o->batches,
 				     MAX_BATCHES, &o->nr_batches);
-	case OPT_PIN:
-		o->cc.pin = true;
-		return EXIT_OK;
 	case OPT_ID:
 		ret = option_uint(CMD, "--id", v, 0, UINT32_MAX, &n);
 		o->cc.id_base = n;
 		return ret;
-	case OPT_CSV:
-		o->csv = v;
-		return EXIT_OK;
-	case OPT_JSON:
-		o->json = v;
-		return EXIT_OK;
-	case OPT_PLOT:
-		o->plot = v;
-		return EXIT_OK;
-	case OPT_FROM:
-		o->from = v;
-		return EXIT_OK;
-	case OPT_MACHINE:
-		o->machine = v;
-		return EXIT_OK;
-	default:
-		o->commit = v;
+	case OPT_PIN:
+		o->cc.pin = true;
 		return EXIT_OK;
 	}
+	/* the options that name a file or a text */
+	*(const char **)((char *)o + text_options[opt]) = v;
+	return EXIT_OK;
 }
 
 static int parse_options(struct bench_opts *o, int argc, char **argv,
@@ -1103,7 +1079,8 @@ static int run_cell(struct bench_opts *o, struct bench_cell *c,
 struct progress {
 	bool tty;
 	struct timespec t0;
-	unsigned int done, total;
+	unsigned int done, total;	/* cell runs, warm-ups included */
+	double busy, left;		/* their seconds done, to do */
 	int width;
 };
 
@@ -1120,7 +1097,9 @@ static void progress(struct progress *pr, const char *what, unsigned int run,
 		     unsigned int runs, unsigned int cell, unsigned int cells)
 {
 	double el = since(&pr->t0);
-	double eta = pr->done ? el / pr->done * (pr->total - pr->done) : 0;
+	/* the time to do, and each cell run's overhead as so far */
+	double eta = pr->left + (pr->done ? (el - pr->busy) / pr->done *
+				 (pr->total - pr->done) : 0);
 
 	if (!pr->tty && cell % (cells / 4 ? cells / 4 : 1))
 		return;
@@ -1148,9 +1127,12 @@ static int run_matrix(struct bench_opts *o, struct bench_cell *cells,
 	int ret = EXIT_OK;
 
 	clock_gettime(CLOCK_MONOTONIC, &pr.t0);
+	pr.left = nr * (warm + o->runs * o->seconds);
 	for (j = 0; j < nr && !ret && !crew_signal; j++, pr.done++) {
 		progress(&pr, "warm-up", 1, 1, j, nr);
 		ret = run_cell(o, &cells[j], warm, false);
+		pr.busy += warm;
+		pr.left -= warm;
 	}
 	for (run = 0; run < o->runs && !ret && !crew_signal; run++) {
 		first = (unsigned long long)run * nr / o->runs;
@@ -1158,6 +1140,8 @@ static int run_matrix(struct bench_opts *o, struct bench_cell *cells,
 			progress(&pr, "run", run + 1, o->runs, j, nr);
 			ret = run_cell(o, &cells[(first + j) % nr], o->seconds,
 				       true);
+			pr.busy += o->seconds;
+			pr.left -= o->seconds;
 		}
 	}
 	progress_end(&pr);

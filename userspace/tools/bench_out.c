@@ -452,6 +452,12 @@ static int parse_row(char *line, struct bench_row *row)
 	return 0;
 }
 
+/* v into a text field of size bytes; -1 if it does not fit. */
+static int set_text(char *field, size_t size, const char *v)
+{
+	return snprintf(field, size, "%s", v) >= (int)size ? -1 : 0;
+}
+
 /* "# key: value" into m; 0, or -1 for a key it does not know. */
 static int parse_meta(const char *line, struct bench_meta *m)
 {
@@ -471,19 +477,15 @@ static int parse_meta(const char *line, struct bench_meta *m)
 		v = line + n + 4;
 		switch (i) {
 		case 0:
-			return snprintf(m->machine, sizeof(m->machine), "%s",
-					v) >= (int)sizeof(m->machine) ? -1 : 0;
+			return set_text(m->machine, sizeof(m->machine), v);
 		case 1:
-			return snprintf(m->kernel, sizeof(m->kernel), "%s",
-					v) >= (int)sizeof(m->kernel) ? -1 : 0;
+			return set_text(m->kernel, sizeof(m->kernel), v);
 		case 2:
 			return parse_uint(v, &m->cpus);
 		case 3:
-			return snprintf(m->date, sizeof(m->date), "%s",
-					v) >= (int)sizeof(m->date) ? -1 : 0;
+			return set_text(m->date, sizeof(m->date), v);
 		case 4:
-			return snprintf(m->commit, sizeof(m->commit), "%s",
-					v) >= (int)sizeof(m->commit) ? -1 : 0;
+			return set_text(m->commit, sizeof(m->commit), v);
 		case 5:
 			return parse_num(v, &m->seconds, 0);
 		case 6:
@@ -680,6 +682,13 @@ static int plot_op(const struct bench_result *r)
 	return -1;
 }
 
+static const char *const colours[] = {
+	"#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628",
+	"#f781bf", "#999999", "#66c2a5", "#e6ab02", "#1b9e77", "#7570b3",
+	"#d95f02", "#666666",
+};
+#define NR_COLOURS	(sizeof(colours) / sizeof(colours[0]))
+
 static void plot_script(FILE *g, const struct bench_result *r,
 			const char *png, int op)
 {
@@ -705,8 +714,15 @@ static void plot_script(FILE *g, const struct bench_result *r,
 		row = &r->rows[i];
 		if (!series_first(r, i, op))
 			continue;
-		fprintf(g, "%s'-' using 1:2 with linespoints lw 2 title \"%s",
-			n++ ? ", " : "plot ", row->path);
+		/* a colour each; user paths solid, ioctl dashed, batch and
+		 * uring dotted; the NOP black */
+		fprintf(g, "%s'-' using 1:2 with linespoints lw 2 pt %u dt %d lc rgb \"%s\" title \"%s",
+			n ? ", " : "plot ", n % 13 + 1,
+			!(bench_path_flags(row->path) & BENCH_KERNEL) ? 1 :
+			row->batch ? 3 : 2,
+			bench_path_flags(row->path) & BENCH_NO_COUNTER ?
+			"black" : colours[n % NR_COLOURS], row->path);
+		n++;
 		if (row->batch)
 			fprintf(g, " B=%u", row->batch);
 		fputc('"', g);
