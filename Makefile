@@ -15,7 +15,7 @@
 #   make bench-uring     the README's batch and io_uring figures: the
 #                        liburing demo in the VM at B = 1, 16, 256 (~1 min)
 #   make bench           katomic bench's full matrix in the VM, written into
-#                        bench/ (table, CSV, JSON, PNG plot; ~8 min)
+#                        bench/ (table, CSV, JSON, PNG plot; ~5 min)
 #   make vm              the module built for the VM's kernel (Debian 6.1,
 #                        or KERNEL=6.12 or KERNEL=6.12-rt)
 #   make lint            checkpatch --strict and sparse on kmod/ and uapi/;
