@@ -619,7 +619,13 @@ static const struct bench_path paths[] = {
 	KERNEL_PATH("kernel:uring", "B io_uring commands per submission, a ring per thread (atomic)",
 		    BENCH_EXACT | BENCH_BATCHED | BENCH_ONE_PER_CALL,
 		    KATOMIC_SYNC_ATOMIC, step_uring, uring_ready),
-	/* kernel:mmap (mapped counters, no syscall per op) goes here. */
+	/*
+	 * kernel:mmap (issue 9: counters mapped into user space, no syscall
+	 * per op) goes here: BENCH_KERNEL | BENCH_EXACT (not
+	 * BENCH_ONE_PER_CALL), a setup that maps a context's counters and
+	 * points each worker at its own, a step of inline ops on the
+	 * mapping, kernel_finals or a finals of its own.
+	 */
 };
 #define NR_PATHS	(sizeof(paths) / sizeof(paths[0]))
 
