@@ -17,6 +17,8 @@
 #                        ops of every other kind, the tear study (~4 min)
 #   make bench-uring     the README's batch and io_uring figures: the
 #                        liburing demo in the VM at B = 1, 16, 256 (~1 min)
+#   make bench           katomic bench's full matrix in the VM, written into
+#                        bench/ (table, CSV, JSON, PNG plot; ~5 min)
 #   make vm              the module built for the VM's kernel (Debian 6.1,
 #                        or KERNEL=6.12 or KERNEL=6.12-rt)
 #   make lint            checkpatch --strict and sparse on kmod/ and uapi/;
@@ -47,7 +49,7 @@ export KATOMIC_CACHE
 export KERNEL KERNELS
 
 .PHONY: all module userspace selftests check check-matrix check-debug demo study \
-	bench-uring vm lint \
+	bench-uring bench vm lint \
 	clean help install install-module install-data uninstall dkms-install \
 	dkms-uninstall
 
@@ -112,6 +114,11 @@ study:
 
 bench-uring:
 	scripts/bench-uring.sh
+
+# make bench: katomic bench in the VM; bench/ gets the results (KERNEL=
+# picks the test bed kernel; BENCH_ARGS go to katomic bench).
+bench:
+	scripts/bench.sh $(if $(BENCH_ARGS),-- $(BENCH_ARGS))
 
 # make install: the module as it was built (make, or make vm with KDIR of
 # the test bed), with kbuild's modules_install into

@@ -10,6 +10,7 @@ pkgs=(
 	xz-utils busybox-static qemu-system-x86 liburing-dev linux-source-6.1
 	sparse gcc-multilib liburcu-dev
 	dkms groff-base man-db pkgconf
+	gnuplot-nox
 )
 # The headers of the test bed's default kernel (6.1), as kernel.sh resolves
 # it: from apt's lists as they are (it runs apt-get update only if they name

@@ -268,7 +268,8 @@ done
 groff -t -man -Tascii -rHY=0 -rLL=250n -P-cbou "$stage$prefix/share/man/man1/katomic.1" \
 	>"$tmp/katomic.1.txt" 2>/dev/null
 bin=$O/bin/katomic
-help=$("$bin" --help; "$bin" help value; "$bin" help hammer; "$bin" help tear)
+help=$("$bin" --help; "$bin" help value; "$bin" help hammer; "$bin" help tear;
+	"$bin" help bench)
 cmds=$("$bin" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
 check "katomic --help lists commands ($(wc -w <<<"$cmds"))" test "$(wc -w <<<"$cmds")" -gt 10
 for c in $cmds; do

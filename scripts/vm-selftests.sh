@@ -1,11 +1,11 @@
 #!/bin/sh
 # Runs inside the test-bed guest (busybox sh): the module lifecycle test with
 # the module unloaded, then every other katomic selftest against the loaded
-# module (the *_test32 programs are 32-bit: the compat_ioctl path) and the
-# liburing demo if it is there, the fault injection test on a kernel that
-# has fault injection, the fuzzer and the reloads of vm-hardening.sh if
-# katomic is there, then a clean rmmod.  Exits non-zero if
-# anything failed.
+# module (the *_test32 programs are 32-bit: the compat_ioctl path), the
+# liburing demo and a katomic bench smoke run if they are there, the fault
+# injection test on a kernel that has fault injection, the fuzzer and the
+# reloads of vm-hardening.sh if katomic is there, then a clean rmmod.
+# Exits non-zero if anything failed.
 ko=${KATOMIC_KO:-/katomic.ko}
 rc=0
 
@@ -43,6 +43,39 @@ if [ -x /bin/uring_demo ]; then
 			bad=$((bad + 1)) rc=1
 		fi
 	done
+	echo "# Totals: pass:$((n - bad)) fail:$bad xfail:0 xpass:0 skip:0 error:0"
+fi
+# katomic bench, a smoke run of a few seconds: a small matrix of kernel
+# and user paths at 1 and 2 threads must pass its own self-checks (exit
+# 0), and its CSV and JSON must read back.  Not a performance assertion.
+if [ -x /bin/katomic ]; then
+	n=0 bad=0
+	echo "TAP version 13"
+	echo "1..3"
+	smoke() {
+		n=$((n + 1))
+		if "$@"; then
+			echo "ok $n bench: $what"
+		else
+			echo "not ok $n bench: $what"
+			bad=$((bad + 1)) rc=1
+		fi
+	}
+	what="a short run passes its self-checks"
+	smoke sh -c 'TERM=dumb /bin/katomic bench --threads 1,2 --seconds 0.02 \
+		--runs 2 --path kernel:nop,kernel:atomic,kernel:batch,kernel:uring,user:c11 \
+		--op add,cas-loop --placement shared --batch 16 \
+		--csv /tmp/bench.csv --json /tmp/bench.json >/dev/null'
+	# 2 x (nop + atomic 2 ops + batch + uring + c11 2 ops) measured,
+	# cas-loop in batch and uring skipped
+	what="its CSV reads back: 14 rows measured, 2 skipped"
+	smoke sh -c '/bin/katomic bench --from /tmp/bench.csv >/tmp/bench.txt &&
+		[ "$(grep -cE "^(kernel|user):" /tmp/bench.txt)" = 14 ] &&
+		grep -q "^  skipped: kernel:batch kernel:uring (2 cells)" /tmp/bench.txt'
+	what="its JSON has the 16 rows"
+	smoke sh -c '[ "$(grep -c "^  {\"path\": " /tmp/bench.json)" = 16 ] &&
+		head -c 12 /tmp/bench.json | grep -q "^{\"machine\": " &&
+		[ "$(tail -n 1 /tmp/bench.json)" = " ]}" ]'
 	echo "# Totals: pass:$((n - bad)) fail:$bad xfail:0 xpass:0 skip:0 error:0"
 fi
 # Issue 8: katomic fuzz, then reloads of the module: each rmmod proves it

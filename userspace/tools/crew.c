@@ -260,7 +260,7 @@ static void on_signal(int sig)
 	crew_signal = sig;
 }
 
-static void catch_signals(void)
+void crew_catch_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 
@@ -270,7 +270,7 @@ static void catch_signals(void)
 }
 
 /* After the cleanup: die of the signal, as if it had not been caught. */
-static void reraise(const char *cmd, const char *released)
+void crew_reraise(const char *cmd, const char *released)
 {
 	int sig = crew_signal;
 	sigset_t set;
@@ -651,7 +651,18 @@ static int affinity_cpus(int **cpus, int *nr)
 	return 0;
 }
 
-static int parse_seconds(const char *cmd, const char *s, double *v)
+int crew_pin_cpus(struct crew_cmd *cc)
+{
+	int ret = affinity_cpus(&cc->cpus, &cc->nr_cpus);
+
+	if (ret || !cc->nr_cpus)
+		return report(EXIT_FAILED, cc->name, NULL,
+			      "--pin: the affinity mask: %s",
+			      strerror(ret ? -ret : ESRCH));
+	return EXIT_OK;
+}
+
+int crew_parse_seconds(const char *cmd, const char *s, double *v)
 {
 	char *end;
 
@@ -688,7 +699,7 @@ static int set_option(struct crew_cmd *cc, int opt, const char *v)
 		cc->nr_threads = n;
 		return ret;
 	case OPT_SECONDS:
-		return parse_seconds(cc->name, v, &cc->seconds);
+		return crew_parse_seconds(cc->name, v, &cc->seconds);
 	case OPT_TARGET:
 		return parse_target(cc->name, cc->kinds, v, cc->targets,
 				    &cc->nr_targets);
@@ -746,21 +757,26 @@ int crew_parse_options(struct crew_cmd *cc, int argc, char **argv,
 
 /* JSON ---------------------------------------------------------------- */
 
-void crew_json_string(const char *s)
+void crew_fjson_string(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
+			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
+			fprintf(f, "\\u%04x", *s);
 		else
-			putchar(*s);
+			fputc(*s, f);
 	}
-	putchar('"');
+	fputc('"', f);
 }
 
-void crew_json_double(double v)
+void crew_json_string(const char *s)
+{
+	crew_fjson_string(stdout, s);
+}
+
+void crew_fjson_double(FILE *f, double v)
 {
 	char buf[32];
 	int prec;
@@ -770,7 +786,12 @@ void crew_json_double(double v)
 		if (strtod(buf, NULL) == v)
 			break;
 	}
-	printf("%.*g", prec, v);
+	fprintf(f, "%.*g", prec, v);
+}
+
+void crew_json_double(double v)
+{
+	crew_fjson_double(stdout, v);
 }
 
 /* The command --------------------------------------------------------- */
@@ -817,17 +838,11 @@ int crew_main(struct crew_cmd *cc)
 	rows = calloc(cc->nr_targets, cc->row_size);
 	if (!rows)
 		return report(EXIT_FAILED, cc->name, NULL, "no memory");
-	if (cc->pin) {
-		ret = affinity_cpus(&cc->cpus, &cc->nr_cpus);
-		if (ret || !cc->nr_cpus) {
-			report(EXIT_FAILED, cc->name, NULL,
-			       "--pin: the affinity mask: %s",
-			       strerror(ret ? -ret : ESRCH));
-			free(rows);
-			return EXIT_FAILED;
-		}
+	if (cc->pin && crew_pin_cpus(cc)) {
+		free(rows);
+		return EXIT_FAILED;
 	}
-	catch_signals();
+	crew_catch_signals();
 	/* The header first: a progress line then shows under it. */
 	if (!cc->json) {
 		cc->print_header(cc);
@@ -849,6 +864,6 @@ int crew_main(struct crew_cmd *cc)
 	free(cc->cpus);
 	free(rows);
 	if (crew_signal)
-		reraise(cc->name, cc->released);
+		crew_reraise(cc->name, cc->released);
 	return ret;
 }

@@ -92,6 +92,12 @@ int crew_run(const struct crew_cmd *cc, struct crew *c, const char *target);
  * them. */
 extern volatile sig_atomic_t crew_signal;
 
+/* Catches SIGINT and SIGTERM into crew_signal (crew_main does it). */
+void crew_catch_signals(void);
+/* After the cleanup: "interrupted by SIGINT; released" and katomic dies
+ * of crew_signal, as if it had not been caught. */
+void crew_reraise(const char *cmd, const char *released);
+
 /* Rates -------------------------------------------------------------- */
 
 /*
@@ -205,6 +211,15 @@ int crew_handles(const struct crew_cmd *cc, struct crew *crew,
 unsigned int crew_online_cpus(void);
 
 /*
+ * --pin: cc->cpus, cc->nr_cpus = the CPUs of the process's affinity mask
+ * (free cc->cpus after).  EXIT_OK, or EXIT_FAILED reported as cc->name.
+ */
+int crew_pin_cpus(struct crew_cmd *cc);
+/* --seconds S: decimal, in (0, CREW_MAX_SECONDS].  EXIT_OK or EXIT_USAGE,
+ * reported as cmd. */
+int crew_parse_seconds(const char *cmd, const char *s, double *v);
+
+/*
  * Walks argv[1..]: -h or --help sets *help and ends the walk; each option
  * of opts[nr] calls set(cc, its index, its value or NULL), the options
  * every crew command takes set cc's fields; anything else is a usage
@@ -223,6 +238,9 @@ int crew_parse_options(struct crew_cmd *cc, int argc, char **argv,
 void crew_json_string(const char *s);
 /* v in the fewest digits that read back as v: 0.1, not 0.10000000000000001. */
 void crew_json_double(double v);
+/* The same on f. */
+void crew_fjson_string(FILE *f, const char *s);
+void crew_fjson_double(FILE *f, double v);
 
 /* The command --------------------------------------------------------- */
 

@@ -4,7 +4,7 @@
  * in-process twin, from the shell.  The op commands come from
  * KATOMIC_OP_TABLE through libkatomic's op descriptions: there is no code
  * per op.  The value commands are value.c's, hammer and tear run on their
- * own (hammer.c, tear.c).
+ * own (hammer.c, tear.c, bench.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "bench.h"
 #include "hammer.h"
 #include "katomic.h"
 #include "options.h"
@@ -416,6 +417,9 @@ static const struct command commands[] = {
 	{ .name = "fuzz", .args = "[OPTION]...",
 	  .help = "random and malformed ioctls, each result checked against the ABI",
 	  .main = fuzz_main, .usage = fuzz_usage },
+	{ .name = "bench", .args = "[OPTION]...",
+	  .help = "measure kernel and user counters: ns/op, Mops/s, ratios",
+	  .main = bench_main, .usage = bench_usage },
 };
 
 /* The op commands: name, arguments and help come from the op's description. */
@@ -485,6 +489,7 @@ static void print_usage(void)
 	       "       katomic [--device PATH] hammer [OPTION]...\n"
 	       "       katomic [--device PATH] tear [OPTION]...\n"
 	       "       katomic [--device PATH] fuzz [OPTION]...\n"
+	       "       katomic [--device PATH] bench [OPTION]...\n"
 	       "\n"
 	       "Runs commands on the counters and value slots of /dev/katomic (or PATH).\n"
 	       "With --twin they run on an in-process user-space twin instead (%d counters,\n"
@@ -522,9 +527,9 @@ static void print_usage(void)
 	      "'not-applied' (cas swapped, max/min changed the value, add-unless added).\n"
 	      "Values print in decimal, signed for INT types; --hex prints hex, negative\n"
 	      "values as -0x..., so every value printed parses back.\n"
-	      "hammer and tear run on their own, not in a chain: katomic help hammer\n"
-	      "and katomic help tear tell more; katomic help value tells of the slots.\n"
-	      "fuzz runs on its own too: katomic help fuzz.\n"
+	      "hammer, tear, bench and fuzz run on their own, not in a chain: katomic\n"
+	      "help hammer, katomic help tear, katomic help bench and katomic help fuzz\n"
+	      "tell more; katomic help value tells of the slots.\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 an operation failed, 2 usage error.\n", stdout);
 }
