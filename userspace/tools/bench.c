@@ -100,6 +100,7 @@ struct bench_run {
 	char *mem;			/* user: the counters */
 	size_t stride;
 	struct crew_claim claim;	/* kernel: the counters' ids */
+	struct katomic *ctx;		/* kernel:mmap: the mapped context */
 };
 
 /* A worker's own state (its crew_worker's arg). */
@@ -565,6 +566,61 @@ static int kernel_teardown(struct bench_run *r)
 	       EXIT_OK;
 }
 
+/*
+ * kernel:mmap: the ATOMIC counters of a private context made with
+ * KATOMIC_CTX_MMAP, mapped (ids 0..n-1, a cache line each).  The threads
+ * run user:c11's step on the kernel's own cells, no syscall per op; the
+ * check reads the values back with ioctl LOADs, so every update must be
+ * what the kernel sees too.
+ */
+static int mmap_setup(struct bench_run *r)
+{
+	struct katomic_context c = { .nr_counters = r->nr_values,
+				     .flags = KATOMIC_CTX_MMAP };
+	struct bench_worker *w;
+	unsigned int i;
+	int ret;
+
+	ret = katomic_context_new(r->o->cc.dev, &c, &r->ctx);
+	for (i = 0; !ret && i < r->nr_values; i++)
+		ret = katomic_define(r->ctx, i, KATOMIC_TYPE_UINT64,
+				     KATOMIC_SYNC_ATOMIC, r->init);
+	if (!ret)
+		ret = katomic_map(r->ctx);
+	if (ret)
+		return report(EXIT_FAILED, CMD, r->label,
+			      "a mapped context of %u counters: %s",
+			      r->nr_values, strerror(-ret));
+	for (i = 0; i < r->crew->nr; i++) {
+		w = r->crew->w[i].arg;
+		worker_common(r, w, USER_CHUNK);
+		w->obj = katomic_map_cell(r->ctx, r->nr_values == 1 ? 0 : i);
+	}
+	return EXIT_OK;
+}
+
+static int mmap_finals(struct bench_run *r, uint64_t *values)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < r->nr_values; i++) {
+		ret = katomic_load_uint64(r->ctx, i, &values[i]);
+		if (ret < 0)
+			return crew_fail_object(CMD, r->label, "load",
+						KATOMIC_OBJ_COUNTER, i, ret);
+	}
+	return EXIT_OK;
+}
+
+/* Unmaps and closes: the context goes with its last reference. */
+static int mmap_teardown(struct bench_run *r)
+{
+	katomic_close(r->ctx);
+	r->ctx = NULL;
+	return EXIT_OK;
+}
+
 /* The paths ------------------------------------------------------------- */
 
 #define USER_PATH(n, h, f, st, T, in, fi, val)				\
@@ -619,13 +675,11 @@ static const struct bench_path paths[] = {
 	KERNEL_PATH("kernel:uring", "B io_uring commands per submission, a ring per thread (atomic)",
 		    BENCH_EXACT | BENCH_BATCHED | BENCH_ONE_PER_CALL,
 		    KATOMIC_SYNC_ATOMIC, step_uring, uring_ready),
-	/*
-	 * kernel:mmap (issue 9: counters mapped into user space, no syscall
-	 * per op) goes here: BENCH_KERNEL | BENCH_EXACT (not
-	 * BENCH_ONE_PER_CALL), a setup that maps a context's counters and
-	 * points each worker at its own, a step of inline ops on the
-	 * mapping, kernel_finals or a finals of its own.
-	 */
+	{ .name = "kernel:mmap",
+	  .help = "C11 atomics on a mapped context's cells (atomic), no syscall per op",
+	  .flags = BENCH_KERNEL | BENCH_EXACT, .sync = KATOMIC_SYNC_ATOMIC,
+	  .setup = mmap_setup, .step = step_c11, .finals = mmap_finals,
+	  .teardown = mmap_teardown },
 };
 #define NR_PATHS	(sizeof(paths) / sizeof(paths[0]))
 
