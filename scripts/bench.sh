@@ -30,7 +30,8 @@ done
 
 # The module for the test bed's kernel (make vm provisions it), the tools.
 scripts/deps.sh >/dev/null
-make -s vm userspace O="$O"
+make -s vm
+make -s userspace O="$O"
 
 commit=$(git rev-parse --short HEAD)
 [ -z "$(git status --porcelain --untracked-files=no)" ] || commit=$commit-dirty
