@@ -176,7 +176,7 @@ kernel_install() {
 # kernel_vm: the test bed's own test, the selftests and the studies' claims
 # in the current kernel's VM.
 kernel_vm() {
-	local t adds
+	local t adds vmtime
 	[ "${kok[$kernel]}" = 1 ] || return 0
 	run testbed scripts/test-vm.sh
 	if [ "${kbuilt[$kernel]}" != 1 ] || [ "$ubuilt" != 1 ]; then
@@ -191,11 +191,16 @@ kernel_vm() {
 		 "$O"/selftests/katomic/katomic_faults; do
 		[ -x "$t" ] && adds+=(--add "$t")
 	done
+	# A debug kernel runs the suite several times slower (KASAN, lockdep).
+	case $kernel in
+	*-kasan | *-kcsan) vmtime=(--timeout 5400) ;;
+	*) vmtime=() ;;
+	esac
 	run vm-selftests scripts/vm-run.sh --no-insmod --module "$top/kmod/katomic.ko" \
-		--log "$klog/vm-console.log" "${adds[@]}" -- /bin/vm-selftests.sh
+		--log "$klog/vm-console.log" "${vmtime[@]}" "${adds[@]}" -- /bin/vm-selftests.sh
 	# The studies' claims: katomic hammer and katomic tear on every kind.
 	run vm-study scripts/vm-run.sh --module "$top/kmod/katomic.ko" \
-		--log "$klog/vm-study-console.log" --add "$O/bin/katomic" \
+		--log "$klog/vm-study-console.log" "${vmtime[@]}" --add "$O/bin/katomic" \
 		--add "$top/scripts/vm-study.sh" -- /bin/vm-study.sh
 }
 

@@ -1100,4 +1100,39 @@ static inline unsigned long kt_cas_inc_run(int fd, __u32 id,
 	return done;
 }
 
+/*
+ * A debug kernel (KASAN, KCSAN, lockdep; make check-debug) under TCG runs
+ * these tests several times slower than Debian's kernel:
+ * KATOMIC_TIMEOUT_SCALE=N (2..100) multiplies every test's harness
+ * timeout.  scripts/vm-selftests.sh sets it on the debug kernels.  The
+ * harness's own TEST_HARNESS_MAIN, with the scaling before the run.
+ */
+static inline void kt_scale_timeouts(void)
+{
+	const char *s = getenv("KATOMIC_TIMEOUT_SCALE");
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	long n = s ? strtol(s, NULL, 10) : 1;
+
+	if (n < 2 || n > 100)
+		return;
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= n;
+}
+
+#undef TEST_HARNESS_MAIN
+#define TEST_HARNESS_MAIN						\
+	static void __attribute__((constructor))			\
+	__constructor_order_last(void)					\
+	{								\
+		if (!__constructor_order)				\
+			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
+	}								\
+	int main(int argc, char **argv)					\
+	{								\
+		kt_scale_timeouts();					\
+		return test_harness_run(argc, argv);			\
+	}
+
 #endif /* KATOMIC_SELFTEST_H */
