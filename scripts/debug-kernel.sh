@@ -12,11 +12,13 @@
 #   scripts/debug-kernel.sh FLAVOUR   build if needed, print KVER=, VMLINUZ=,
 #                                     KDIR= (as scripts/kernel.sh does)
 #
-# The build lives in $cache/debug-kernel/FLAVOUR-KEY, KEY a hash of the
-# fragments, the linux-source package's version and the compiler's, so a
-# changed fragment builds a new kernel.  The source is unpacked once into
-# $cache/debug-kernel/src-VERSION (an O= build refers to it).  Build time
-# and the kernel's size are kept in the build's build.time.
+# The build lives in $cache/debug-kernel/FLAVOUR, stamped with KEY, a hash
+# of the fragments, the linux-source package's version and the compiler's:
+# a changed KEY makes the config again and rebuilds in place (kbuild
+# rebuilds what the change touches; a new source version or compiler, all
+# of it).  The source is unpacked once into $cache/debug-kernel/src-VERSION
+# (an O= build refers to it).  The last build's time and the kernel's size
+# are kept in the build's build.time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KATOMIC_CACHE:-$HOME/.cache/katomic}
@@ -44,7 +46,7 @@ key=$( {
 } | sha256sum | cut -c1-12)
 top=$cache/debug-kernel
 src=$top/src-$srcver
-out=$top/$flavour-$key
+out=$top/$flavour
 mkdir -p "$top"
 
 # The source, once per linux-source version (one unpacker at a time).
@@ -83,9 +85,14 @@ check_config() {
 	return "$bad"
 }
 
-if [ ! -f "$out/.built" ]; then
-	rm -rf "$out"
+if [ "$(cat "$out/.built" 2>/dev/null)" != "$key" ]; then
+	rm -f "$out/.built"
+	# Another source tree or compiler: nothing of the old build is good.
+	[ "$(cat "$out/.src" 2>/dev/null)" = "$src $(gcc --version | head -n1)" ] ||
+		rm -rf "$out"
 	mkdir -p "$out"
+	echo "$src $(gcc --version | head -n1)" >"$out/.src"
+	rm -f "$out/.config"
 	# The flavour's fragment comes last: its lines win.
 	cat "$frags/base.config" "$frags/$flavour.config" >"$out/fragment.config"
 	make -s -C "$src" O="$out" KCONFIG_ALLCONFIG="$out/fragment.config" \
@@ -107,7 +114,7 @@ if [ ! -f "$out/.built" ]; then
 	end=$(date +%s)
 	printf 'seconds=%s\ncpus=%s\nbzimage_bytes=%s\n' "$((end - start))" \
 		"$(nproc)" "$(stat -c %s "$out/arch/x86/boot/bzImage")" >"$out/build.time"
-	touch "$out/.built"
+	echo "$key" >"$out/.built"
 fi
 
 kver=$(cat "$out/include/config/kernel.release")
