@@ -16,12 +16,24 @@
 #   5 no kernel address in the module's sysfs files, its debugfs (none) or
 #     the kernel log, and no allocation failure or OOM report in the log
 #     (the memory cgroup tests' refusals must be quiet)
+#   6 fault injection, on a kernel that has it (make check-debug's; a skip
+#     elsewhere): failslab, fail_page_alloc and fail_usercopy fail
+#     KATOMIC_FAULT_PCT percent (10) of the points marked tasks pass.
+#     katomic fuzz --faults (KATOMIC_FAULT_FUZZ_CALLS calls, 10^6, at most
+#     KATOMIC_FAULT_FUZZ_SECONDS, 120) runs while katomic_faults walks every
+#     fault point of each op's path and then draws ops at random under the
+#     same probability: every result must be a clean errno with the state
+#     the ABI allows.  Then the module unloads and memory is back to its
+#     base; the guest's /init scans kmemleak after everything.
 ko=${1:-/katomic.ko}
 calls=${KATOMIC_FUZZ_CALLS:-1000000}
 secs=${KATOMIC_FUZZ_SECONDS:-120}
 threads=${KATOMIC_FUZZ_THREADS:-4}
 seed=${KATOMIC_FUZZ_SEED:-$(date +%s)}
 tol=${KATOMIC_MEM_TOLERANCE_KB:-2048}
+fpct=${KATOMIC_FAULT_PCT:-10}
+fcalls=${KATOMIC_FAULT_FUZZ_CALLS:-1000000}
+fsecs=${KATOMIC_FAULT_FUZZ_SECONDS:-120}
 n=0 bad=0
 
 # The parameters as loaded, to load the module with them again.
@@ -66,7 +78,7 @@ reload() {
 }
 
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 
 sleep 1
 base=$(kmem)
@@ -126,6 +138,60 @@ noise=$(dmesg | grep -E 'vmalloc error|page allocation failure|invoked oom-kille
 [ -z "$leaks" ] && [ -z "$noise" ]
 tap $? "no kernel address in /sys/module/katomic, debugfs or the kernel log; no allocation failure logged"
 [ -z "$leaks$noise" ] || printf '%s\n%s\n' "$leaks" "$noise" | sed '/^$/d; s/^/# /'
+
+# 6: fault injection.  The attributes: no stack dump per fault, sleeping
+# allocations (all of the module's) not exempt, only marked tasks; times
+# counts down from a billion, so what is left says how many were injected.
+fi_attrs="failslab fail_page_alloc fail_usercopy"
+fi_set() {	# fi_set PROBABILITY TASK-FILTER
+	for a in $fi_attrs; do
+		d=/sys/kernel/debug/$a
+		echo 0 >"$d/verbose" && echo 1 >"$d/interval" &&
+			echo 1000000000 >"$d/times" && echo "$2" >"$d/task-filter" &&
+			echo "$1" >"$d/probability" || return 1
+	done
+	echo N >/sys/kernel/debug/failslab/ignore-gfp-wait &&
+		echo N >/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait &&
+		echo N >/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem &&
+		echo 0 >/sys/kernel/debug/fail_page_alloc/min-order
+}
+if [ ! -w /proc/thread-self/fail-nth ] || [ ! -d /sys/kernel/debug/failslab ] ||
+	[ ! -x /bin/katomic_faults ]; then
+	echo "ok 6 # SKIP no fault injection in this kernel (make check-debug's kernels have it)"
+	n=$((n + 1))
+else
+	base=$(kmem)
+	ok=1
+	if fi_set "$fpct" Y; then
+		/bin/katomic fuzz --faults --threads "$threads" --seconds "$fsecs" \
+			--calls "$fcalls" --seed "$seed" --no-rmmod >/tmp/ffuzz.out 2>&1 &
+		fpid=$!
+		/bin/katomic_faults >/tmp/faults.out 2>&1
+		wrc=$?
+		wait "$fpid"
+		frc=$?
+		injected=
+		for a in $fi_attrs; do
+			injected="$injected $a $((1000000000 - $(cat "/sys/kernel/debug/$a/times")))"
+		done
+		fi_set 0 N
+		sed 's/^/# /' /tmp/faults.out
+		sed 's/^/# fault fuzz: /' /tmp/ffuzz.out
+		echo "# faults injected:$injected; katomic_faults exited $wrc, katomic fuzz --faults $frc"
+		made=$(sed -n 's/^fuzz: \([0-9]*\) calls in .*/\1/p' /tmp/ffuzz.out)
+		reload
+		rrc=$?
+		sleep 1
+		after=$(kmem)
+		echo "# unreclaimable kernel memory: ${base} kB before, ${after} kB after the faults and a reload ($((after - base)) kB; tolerance ${tol} kB)"
+		[ "$wrc" = 0 ] && [ "$frc" = 0 ] && [ "${made:-0}" -gt 0 ] &&
+			[ "$rrc" = 0 ] && [ $((after - base)) -le "$tol" ] && ok=0
+	else
+		echo "# fault injection attributes in /sys/kernel/debug could not be set"
+		fi_set 0 N
+	fi
+	tap $ok "under ${fpct}% injected faults: katomic_faults and katomic fuzz --faults (${made:-no} calls) pass, the module unloads, memory is back to its base"
+fi
 
 echo "# Totals: pass:$((n - bad)) fail:$bad xfail:0 xpass:0 skip:0 error:0"
 [ "$bad" = 0 ]

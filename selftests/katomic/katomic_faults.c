@@ -26,7 +26,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -605,6 +607,213 @@ TEST_F(faults, values)
 		}
 	}
 	free(a);
+}
+
+/* ---- faults by probability -------------------------------------------- */
+
+/*
+ * The walks above fail one point at a time.  Here the faults come as a
+ * real system's would: failslab, fail_page_alloc and fail_usercopy with a
+ * probability (set up in debugfs by scripts/vm-hardening.sh, task-filter
+ * Y), this thread marked make-it-fail across each operation only, and the
+ * operations drawn at random from all of the walks' cases.  Each outcome
+ * is judged as the walks judge theirs.  Other threads (katomic fuzz
+ * --faults) may run into faults of their own meanwhile.
+ */
+#define KF_MIF		"/proc/thread-self/make-it-fail"
+#define KF_RANDOM_OPS	20000
+#define KF_RANDOM_SECS	30
+
+/*
+ * make-it-fail on or off.  Turning it off is a copy from user space made
+ * while it is on, which may itself fail (-EFAULT): it is made again.
+ */
+static int kf_mark(int fd, bool on, unsigned int *refused)
+{
+	unsigned int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		if (pwrite(fd, on ? "1" : "0", 1, 0) == 1)
+			return 0;
+		if (errno != EFAULT)
+			return -errno;
+		(*refused)++;
+	}
+	return -EIO;
+}
+
+/* Why faults by probability are not set up, or NULL. */
+static const char *kf_random_unset(void)
+{
+	static const char *const attrs[] = { "failslab", "fail_page_alloc",
+					     "fail_usercopy" };
+	char path[128], v[32];
+	unsigned int i, set = 0;
+	ssize_t n;
+	int fd;
+
+	for (i = 0; i < KT_ARRAY_SIZE(attrs); i++) {
+		snprintf(path, sizeof(path), KF_DEBUGFS "/%s/task-filter",
+			 attrs[i]);
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, v, 1);
+		if (fd >= 0)
+			close(fd);
+		if (n != 1 || v[0] != 'Y')
+			continue;
+		snprintf(path, sizeof(path), KF_DEBUGFS "/%s/probability",
+			 attrs[i]);
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, v, sizeof(v) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			v[n] = '\0';
+			set += !!strtoul(v, NULL, 10);
+		}
+	}
+	return set ? NULL :
+	       "no failslab, fail_page_alloc or fail_usercopy probability with task-filter Y in debugfs (scripts/vm-hardening.sh sets them)";
+}
+
+static unsigned long kf_env(const char *name, unsigned long dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoul(v, NULL, 10) : dflt;
+}
+
+#define KF_KINDS	5
+#define KF_VKINDS	2
+#define KF_VOPS		4
+#define KF_CASES	(2 + 3 * KF_KINDS + KF_VKINDS * KF_VOPS)
+
+TEST_F_TIMEOUT(faults, random, 300)
+{
+	static const __u8 kinds[KF_KINDS] = {
+		KATOMIC_SYNC_ATOMIC, KATOMIC_SYNC_SPINLOCK, KATOMIC_SYNC_MUTEX,
+		KATOMIC_SYNC_NONE, KATOMIC_SYNC_PERCPU,
+	};
+	static const __u8 vkinds[KF_VKINDS] = { KATOMIC_SYNC_RCU,
+						KATOMIC_SYNC_SEQLOCK };
+	static const __u8 vops[KF_VOPS] = {
+		KATOMIC_VOP_STORE, KATOMIC_VOP_LOAD, KATOMIC_VOP_SWAP,
+		KATOMIC_VOP_CAS,
+	};
+	unsigned long max_ops = kf_env("KATOMIC_FAULTS_OPS", KF_RANDOM_OPS);
+	unsigned long secs = kf_env("KATOMIC_FAULTS_SECONDS", KF_RANDOM_SECS);
+	unsigned int ops = 0, ok = 0, enomem = 0, efault = 0, refused = 0;
+	struct kf_ctx_new cn[2] = {
+		{ .dev = self->dev, .fd = -1, .flags = 0 },
+		{ .dev = self->dev, .fd = -1, .flags = KATOMIC_CTX_MMAP },
+	};
+	struct kf_counter def[KF_KINDS], ctr[KF_KINDS];
+	struct kf_slot *slot = calloc(KF_VKINDS * KF_VOPS, sizeof(*slot));
+	struct kf_case cases[KF_CASES];
+	unsigned int i, j, nc = 0;
+	struct timespec t0, t;
+	const char *unset;
+	__u64 seed;
+	int mif, r;
+
+	KF_READY();
+	unset = kf_random_unset();
+	if (unset)
+		SKIP(return, "%s", unset);
+	ASSERT_NE(NULL, slot);
+	for (i = 0; i < 2; i++)
+		cases[nc++] = (struct kf_case){ i ? "CONTEXT_NEW mmap" :
+						"CONTEXT_NEW", ctx_new_reset,
+						ctx_new_op, ctx_new_state,
+						&cn[i] };
+	for (i = 0; i < KF_KINDS; i++) {
+		/* DEFINE on ids 0..4; OP and BATCH on ids 5..9, defined */
+		def[i] = (struct kf_counter){ .fd = self->ctx, .id = i,
+					      .type = KATOMIC_TYPE_INT64,
+					      .sync = kinds[i] };
+		ctr[i] = def[i];
+		ctr[i].id = KF_KINDS + i;
+		ASSERT_EQ(0, kt_define(self->ctx, ctr[i].id, ctr[i].type,
+				       ctr[i].sync, KF_INIT));
+		cases[nc++] = (struct kf_case){ "DEFINE", define_reset,
+						define_op, define_state,
+						&def[i] };
+		cases[nc++] = (struct kf_case){ "OP ADD", add_reset, add_op,
+						add_state, &ctr[i] };
+		cases[nc++] = (struct kf_case){ "BATCH ADD", batch_reset,
+						batch_op, batch_state,
+						&ctr[i] };
+	}
+	for (i = 0; i < KF_VKINDS; i++) {
+		ASSERT_EQ(0, kv_define(self->ctx, i, vkinds[i]));
+		for (j = 0; j < KF_VOPS; j++) {
+			struct kf_slot *a = &slot[i * KF_VOPS + j];
+
+			a->fd = self->ctx;
+			a->id = i;
+			a->vop = vops[j];
+			kv_fill(a->val[0], KF_VALUE_MAX, 1 + i);
+			kv_fill(a->val[1], KF_VALUE_MAX, 100 + i);
+			cases[nc++] = (struct kf_case){ "VALUE", slot_reset,
+							slot_op, slot_state,
+							a };
+		}
+		ASSERT_EQ(0, kv_store(self->ctx, i, KF_TAG, slot[i * KF_VOPS].val[0],
+				      KF_VALUE_MAX, NULL));
+	}
+	ASSERT_EQ(KF_CASES, nc);
+	mif = open(KF_MIF, O_WRONLY);
+	ASSERT_LE(0, mif) TH_LOG("%s: %s", KF_MIF, strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	seed = ((__u64)t0.tv_nsec << 20 ^ (__u64)getpid()) | 1;
+	ksft_print_msg("random: seed 0x%llx, at most %lu ops or %lu s\n",
+		       (unsigned long long)seed, max_ops, secs);
+	for (ops = 0; ops < max_ops; ops++) {
+		const struct kf_case *c;
+		enum kf_state st;
+
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		c = &cases[seed % nc];
+		ASSERT_EQ(0, c->reset(c->arg)) TH_LOG("%s: reset", c->name);
+		ASSERT_EQ(0, kf_mark(mif, true, &refused));
+		r = c->op(c->arg);
+		ASSERT_EQ(0, kf_mark(mif, false, &refused));
+		st = c->state(c->arg, r);
+		if (!r) {
+			ASSERT_EQ(KF_NEW, st)
+				TH_LOG("%s: op %u succeeded, wrong state",
+				       c->name, ops);
+			ok++;
+		} else if (r == -ENOMEM) {
+			ASSERT_EQ(KF_OLD, st)
+				TH_LOG("%s: op %u: -ENOMEM changed the state",
+				       c->name, ops);
+			enomem++;
+		} else {
+			ASSERT_EQ(-EFAULT, r)
+				TH_LOG("%s: op %u: errno %d, not ENOMEM/EFAULT",
+				       c->name, ops, -r);
+			ASSERT_NE(KF_OTHER, st)
+				TH_LOG("%s: op %u: -EFAULT left a state that is neither",
+				       c->name, ops);
+			efault++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= (time_t)secs) {
+			ops++;
+			break;
+		}
+	}
+	close(mif);
+	for (i = 0; i < 2; i++)
+		ctx_new_reset(&cn[i]);
+	free(slot);
+	ksft_print_msg("random: %u ops: %u succeeded, %u -ENOMEM, %u -EFAULT (every one judged); make-it-fail refused %u times\n",
+		       ops, ok, enomem, efault, refused);
+	/* With faults this likely, some must have met the ops. */
+	ASSERT_LT(0, enomem + efault) TH_LOG("no op met an injected fault");
 }
 
 TEST_HARNESS_MAIN

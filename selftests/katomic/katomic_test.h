@@ -1105,7 +1105,9 @@ static inline unsigned long kt_cas_inc_run(int fd, __u32 id,
  * these tests several times slower than Debian's kernel:
  * KATOMIC_TIMEOUT_SCALE=N (2..100) multiplies every test's harness
  * timeout.  scripts/vm-selftests.sh sets it on the debug kernels.  The
- * harness's own TEST_HARNESS_MAIN, with the scaling before the run.
+ * harness's own TEST_HARNESS_MAIN, with the scaling before the run and
+ * stdout line-buffered: a test's messages must reach a file its output is
+ * redirected to, and the harness ends each test's child with _exit().
  */
 static inline void kt_scale_timeouts(void)
 {
@@ -1131,6 +1133,7 @@ static inline void kt_scale_timeouts(void)
 	}								\
 	int main(int argc, char **argv)					\
 	{								\
+		setvbuf(stdout, NULL, _IOLBF, 0);			\
 		kt_scale_timeouts();					\
 		return test_harness_run(argc, argv);			\
 	}

@@ -16,6 +16,7 @@ TEST(help)
 	EXPECT_EQ(0, r.status);
 	EXPECT_NE(NULL, strstr(r.out, "usage: katomic [--device PATH] fuzz"));
 	EXPECT_NE(NULL, strstr(r.out, "--replay SEED"));
+	EXPECT_NE(NULL, strstr(r.out, "--faults         mark the fuzzing threads"));
 	KATOMIC(&r, "help");
 	EXPECT_NE(NULL, strstr(r.out, "katomic [--device PATH] fuzz [OPTION]..."));
 }

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -238,7 +239,7 @@ struct env {
 struct opts {
 	unsigned int threads;
 	uint64_t seconds, calls, seed, replay;
-	bool have_replay, rmmod, quiet;
+	bool have_replay, rmmod, quiet, faults;
 };
 
 /* A thread's counts: its own cache lines. */
@@ -1050,6 +1051,12 @@ static int make_call(struct run *r, struct arena *a, uint64_t seed,
 		allow(&c.ok, EFAULT);
 		forbid(&c, true, "the argument is not accessible");
 	}
+	/*
+	 * Under --faults any allocation or user copy on the call's path may
+	 * fail: -ENOMEM and -EFAULT are then clean answers to any call.
+	 */
+	if (r->o->faults)
+		allow_list(&c.ok, (const int[]){ ENOMEM, EFAULT, 0 });
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = ioctl(env->fds[c.target], c.cmd, (unsigned long)arg);
 	err = ret < 0 ? errno : 0;
@@ -1129,6 +1136,67 @@ struct worker {
 	pthread_t tid;
 };
 
+/*
+ * --faults: from fault_mark(r, true) on, this thread's kernel work meets
+ * the fault injection (failslab, fail_page_alloc, fail_usercopy) set up in
+ * debugfs with task-filter Y (Documentation/fault-injection/); the
+ * helpers are not marked.  What the kernel writes of the thread's own
+ * must not meet it, or the thread dies where no call failed:
+ *
+ *   - its rseq area, written on the way back to user space after a
+ *     preemption: a failed write is a SIGSEGV, and the write allocates
+ *     when the page is copy-on-write after a helper's fork.  The thread
+ *     unregisters it first (glibc then makes system calls for what it
+ *     read there);
+ *   - its tid, cleared at exit for pthread_join(): the mark comes off
+ *     before the thread ends.  Taking it off is a copy from user space,
+ *     which may be failed itself (-EFAULT): it is made again.
+ */
+static int fault_mark(struct run *r, int *fd, bool on)
+{
+	const char *what = "/proc/thread-self/make-it-fail";
+	unsigned int tries = 0;
+	int err = 0;
+
+	if (on) {
+		if (__rseq_size &&
+		    syscall(SYS_rseq,
+			    (char *)__builtin_thread_pointer() + __rseq_offset,
+			    (uint32_t)sizeof(struct rseq), RSEQ_FLAG_UNREGISTER,
+			    RSEQ_SIG) && errno != EINVAL) {
+			err = errno;
+			what = "unregistering the thread's rseq area";
+			goto out;
+		}
+		/* opened while unmarked: the unmarking needs no open */
+		*fd = open(what, O_WRONLY | O_CLOEXEC);
+		if (*fd < 0) {
+			err = errno;
+			goto out;
+		}
+	}
+	while (write(*fd, on ? "1" : "0", 1) != 1) {
+		if (errno == EFAULT && !on && ++tries < 1000)
+			continue;
+		err = errno;
+		break;
+	}
+	if (!on || err)
+		close(*fd);
+out:
+	if (!err)
+		return 0;
+	pthread_mutex_lock(&r->report_lock);
+	if (atomic_fetch_add(&r->failures, 1) == 0)
+		report(EXIT_FAILED, CMD, NULL,
+		       "--faults: %s: %s%s", what, strerror(err),
+		       err == ENOENT ?
+		       " (the kernel needs CONFIG_FAULT_INJECTION)" : "");
+	pthread_mutex_unlock(&r->report_lock);
+	atomic_store(&r->stop, true);
+	return -err;
+}
+
 static void *fuzz_thread(void *arg)
 {
 	struct worker *w = arg;
@@ -1136,9 +1204,14 @@ static void *fuzz_thread(void *arg)
 	struct tally *tl = &r->fuzz[w->t];
 	uint64_t base = mix(r->o->seed ^ mix(w->t + 1)), n;
 	struct arena a;
+	int mif = -1;
 
 	if (arena_init(&a, r->env.page)) {
 		atomic_fetch_add(&r->failures, 1);
+		return NULL;
+	}
+	if (r->o->faults && fault_mark(r, &mif, true)) {
+		arena_fini(&a);
 		return NULL;
 	}
 	for (n = 0; !atomic_load_explicit(&r->stop, memory_order_relaxed); n++) {
@@ -1151,6 +1224,8 @@ static void *fuzz_thread(void *arg)
 				atomic_store(&r->stop, true);
 		}
 	}
+	if (r->o->faults)
+		fault_mark(r, &mif, false);
 	arena_fini(&a);
 	return NULL;
 }
@@ -1543,6 +1618,12 @@ void fuzz_usage(FILE *f)
 	      "  --replay SEED    make the one call a failure line names, and judge it\n"
 	      "  --no-rmmod       do not try to unload the module\n"
 	      "  --quiet          print the summary line only\n"
+	      "  --faults         mark the fuzzing threads for fault injection\n"
+	      "                   (/proc/thread-self/make-it-fail): with failslab,\n"
+	      "                   fail_page_alloc or fail_usercopy set up in debugfs\n"
+	      "                   with task-filter Y, their calls meet injected\n"
+	      "                   failures, and -ENOMEM and -EFAULT are allowed from\n"
+	      "                   every call (a debug kernel: make check-debug)\n"
 	      "\n"
 	      "A failure prints one line per call (at most 5): the thread, the call's\n"
 	      "number and its seed, the command, the fd, where its argument was, what\n"
@@ -1558,6 +1639,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "--threads", true }, { "--seconds", true },
 		{ "--calls", true }, { "--seed", true }, { "--replay", true },
 		{ "--no-rmmod", false }, { "--quiet", false },
+		{ "--faults", false },
 	};
 	const char *v;
 	uint64_t x;
@@ -1566,7 +1648,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .threads = 2, .seconds = 10, .rmmod = true };
 	o->seed = mix((uint64_t)time(NULL) ^ (uint64_t)getpid() << 32);
 	for (i = 1; i < argc; i++) {
-		k = option_match(argc, argv, &i, spec, 7, &v);
+		k = option_match(argc, argv, &i, spec, 8, &v);
 		if (k < 0)
 			return usage_error("unknown option '%s' (katomic help fuzz)",
 					   argv[i]);
@@ -1597,6 +1679,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case 6:
 			o->quiet = true;
+			break;
+		case 7:
+			o->faults = true;
 			break;
 		}
 		if (ret)
@@ -1687,6 +1772,14 @@ int fuzz_main(int argc, char **argv, const char *device,
 		env_close(&run.env);
 		return atomic_load(&run.failures) ? EXIT_FAILED : EXIT_OK;
 	}
+	/*
+	 * A marked thread's page fault meets the injection too (the kernel
+	 * retries it: "VM_FAULT_OOM leaked out"): locked in, the threads'
+	 * stacks and arenas are in memory before they are marked.
+	 */
+	if (o.faults && mlockall(MCL_CURRENT | MCL_FUTURE))
+		return report(EXIT_FAILED, CMD, NULL, "--faults: mlockall: %s",
+			      strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &run.start);
 	for (t = 0; t < o.threads; t++) {
 		w[t] = (struct worker){ .r = &run, .t = t };
