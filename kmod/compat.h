@@ -20,6 +20,7 @@
 #ifndef _KATOMIC_COMPAT_H
 #define _KATOMIC_COMPAT_H
 
+#include <linux/mm.h>
 #include <linux/types.h>
 #include <linux/version.h>
 
@@ -79,6 +80,21 @@ static inline void katomic_uring_done(struct io_uring_cmd *c, int res,
 	io_uring_cmd_done(c, res, res2, issue_flags);
 #else
 	io_uring_cmd_done(c, res, (ssize_t)res2, issue_flags);
+#endif
+}
+
+/*
+ * Setting a vma's flags: 6.3 made vma->vm_flags read-only and gave
+ * vm_flags_set() ("mm: introduce vma->vm_flags wrapper functions");
+ * 6.1.y has neither the wrapper nor the restriction.
+ */
+static inline void katomic_vm_flags_set(struct vm_area_struct *vma,
+					vm_flags_t flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
 #endif
 }
 

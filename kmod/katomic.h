@@ -100,14 +100,16 @@ struct katomic_slot {
 /*
  * A context: the counters and value slots that one ioctl can address.
  * With KATOMIC_CTX_MMAP, @cells holds the counters' values (ATOMIC only),
- * in zeroed vmalloc_user() pages of @cells_size bytes that user space maps
- * and runs its own atomics on; each counter's type and kind stay in
- * @counters, which user space never sees.
+ * in zeroed pages of their own (@cell_pages, @cells_size bytes, charged as
+ * the context is), vmap()ed for the kernel, that user space maps and runs
+ * its own atomics on; each counter's type and kind stay in @counters,
+ * which user space never sees.
  */
 struct katomic_ctx {
 	struct katomic_counter *counters;
 	struct katomic_slot *slots;
 	void *cells;		/* NULL unless mapped (and nr_counters > 0) */
+	struct page **cell_pages; /* the pages of @cells */
 	size_t cells_size;	/* nr_counters * KATOMIC_CELL, page-aligned */
 	bool mappable;		/* made with KATOMIC_CTX_MMAP */
 	u32 nr_counters;

@@ -18,7 +18,6 @@
 #include <linux/overflow.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 
 #include "compat.h"
 #include "katomic.h"
@@ -487,10 +486,10 @@ static int katomic_ctx_release(struct inode *inode, struct file *file)
  * (a private mapping would copy the pages on the first write and leave
  * the kernel's counters behind).  Other contexts: -ENODEV, as for a file
  * without mmap (the global context's /dev/katomic has none).
- * remap_vmalloc_range() maps the pages at once, so no fault ever comes to
- * us; it marks the vma VM_DONTEXPAND (mremap cannot grow it past the
- * cells) and VM_DONTDUMP.  Any protection is fine: PROT_READ alone makes
- * a view that cannot change the counters.
+ * vm_map_pages() maps the pages at once, so no fault ever comes to us;
+ * VM_DONTEXPAND keeps mremap from growing the mapping past the cells, and
+ * VM_DONTDUMP keeps them out of core dumps.  Any protection is fine:
+ * PROT_READ alone makes a view that cannot change the counters.
  */
 static int katomic_ctx_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -501,7 +500,8 @@ static int katomic_ctx_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_pgoff || !(vma->vm_flags & VM_MAYSHARE) ||
 	    vma->vm_end - vma->vm_start > ctx->cells_size)
 		return -EINVAL;
-	return remap_vmalloc_range(vma, ctx->cells, 0);
+	katomic_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	return vm_map_pages(vma, ctx->cell_pages, ctx->cells_size >> PAGE_SHIFT);
 }
 
 static const struct file_operations katomic_ctx_fops = {

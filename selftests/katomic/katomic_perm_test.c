@@ -13,9 +13,11 @@
  *                       0xA5 first: every byte afterwards is a documented
  *                       output with its right value, or as it was given
  *   memcg_enomem        in a cgroup with memory.max 32 MiB, large contexts
- *                       and large value stores fail with -ENOMEM: the
- *                       kernel memory they take is charged to the cgroup,
- *                       and at its limit they fail without an OOM event
+ *                       (plain and mapped) and large value stores fail
+ *                       with -ENOMEM: the kernel memory they take, a
+ *                       mapped context's cells too, is charged to the
+ *                       cgroup, and at its limit they fail without an OOM
+ *                       event
  *
  * The unprivileged parts need root (to drop to uid 65534) and skip without.
  */
@@ -477,25 +479,62 @@ static long long pt_read_ll(const char *path)
 }
 #define PT_HOLD		64
 
-/* In the cgroup: big contexts until one fails, then big values: exit 0
- * if both ended in ENOMEM. */
-static int pt_memcg_child(const char *cg, int dev, const struct kt_limits *l,
-			  unsigned char *val)
+/* Big contexts made with flags until one fails: its -errno (0: none did). */
+static int pt_fill(int dev, const struct kt_limits *l, __u32 flags)
 {
-	int held[PT_HOLD], n, r = 0, ctx, k;
+	int held[PT_HOLD], n, r;
 
-	if (kt_cg_join(cg))
-		return 20;
 	for (n = 0; n < PT_HOLD; n++) {
-		held[n] = kt_ctx_new(dev, l->max_counters, l->max_slots, 1, 0);
+		held[n] = kt_ctx_new(dev, l->max_counters, 1, 1, flags);
 		if (held[n] < 0)
 			break;
 	}
 	r = n < PT_HOLD ? held[n] : 0;
 	while (n > 0)
 		close(held[--n]);
-	if (r != -ENOMEM)
+	return r;
+}
+
+/* What making one big context with flags adds to memory.current. */
+static long long pt_charge(const char *current, int dev,
+			   const struct kt_limits *l, __u32 flags)
+{
+	long long before = pt_read_ll(current), after;
+	int ctx = kt_ctx_new(dev, l->max_counters, 1, 1, flags);
+
+	if (ctx < 0)
+		return ctx;
+	after = pt_read_ll(current);
+	close(ctx);
+	return after - before;
+}
+
+/*
+ * In the cgroup: big contexts until one fails, plain and mapped; a mapped
+ * context charged its cells (max_counters * 64 B) on top of what a plain
+ * one costs; then big values.  Exit 0 if all of that holds.
+ */
+static int pt_memcg_child(const char *cg, int dev, const struct kt_limits *l,
+			  unsigned char *val)
+{
+	long long plain, mapped, cells = (long long)l->max_counters * 64;
+	char current[400];
+	int r = 0, ctx, k;
+
+	if (kt_cg_join(cg))
+		return 20;
+	if (pt_fill(dev, l, 0) != -ENOMEM)
 		return 21;
+	if (pt_fill(dev, l, KATOMIC_CTX_MMAP) != -ENOMEM)
+		return 24;
+	snprintf(current, sizeof(current), "%s/memory.current", cg);
+	plain = pt_charge(current, dev, l, 0);
+	mapped = pt_charge(current, dev, l, KATOMIC_CTX_MMAP);
+	if (plain < 0 || mapped - plain < cells * 3 / 4) {
+		printf("# a plain context charged %lld B, a mapped one %lld B (its cells: %lld B)\n",
+		       plain, mapped, cells);
+		return 25;
+	}
 	ctx = kt_ctx_new(dev, 1, PT_HOLD, l->max_value, 0);
 	if (ctx < 0)
 		return 22;
@@ -545,7 +584,7 @@ TEST(memcg_enomem)
 		_exit(pt_memcg_child(cg, dev, &l, val));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
-		TH_LOG("the child in %s: status %#x (21: contexts, 23: values did not end in ENOMEM)",
+		TH_LOG("the child in %s: status %#x (21: contexts, 24: mapped contexts, 23: values did not end in ENOMEM; 25: cells not charged)",
 		       cg, status);
 	snprintf(path, sizeof(path), "%s/memory.events", cg);
 	ooms = kt_file_key(path, "oom_kill");
