@@ -155,6 +155,36 @@ struct kf_case {
 	void *arg;
 };
 
+/*
+ * One outcome, judged: a success (a fault absorbed) must leave the new
+ * state, -ENOMEM the old one, -EFAULT either (results not written back);
+ * no other errno may come.  @what and @n name the fault or the op.
+ */
+static void kf_judge(struct __test_metadata *_metadata,
+		     const struct kf_case *c, const char *what, unsigned int n,
+		     int r, enum kf_state st, struct kf_walk *w)
+{
+	if (!r) {
+		ASSERT_EQ(KF_NEW, st)
+			TH_LOG("%s: %s %u: success, wrong state", c->name,
+			       what, n);
+		w->absorbed++;
+	} else if (r == -ENOMEM) {
+		ASSERT_EQ(KF_OLD, st)
+			TH_LOG("%s: %s %u: -ENOMEM changed the state",
+			       c->name, what, n);
+		w->enomem++;
+	} else {
+		ASSERT_EQ(-EFAULT, r)
+			TH_LOG("%s: %s %u: errno %d, not ENOMEM/EFAULT",
+			       c->name, what, n, -r);
+		ASSERT_NE(KF_OTHER, st)
+			TH_LOG("%s: %s %u: -EFAULT left a state that is neither",
+			       c->name, what, n);
+		w->efault++;
+	}
+}
+
 static void kf_walk(struct __test_metadata *_metadata,
 		    const struct kf_case *c, struct kf_walk *w)
 {
@@ -179,25 +209,7 @@ static void kf_walk(struct __test_metadata *_metadata,
 			w->points = n - 1;
 			return;
 		}
-		if (!r) {
-			ASSERT_EQ(KF_NEW, st)
-				TH_LOG("%s: fault %u absorbed, wrong state",
-				       c->name, n);
-			w->absorbed++;
-		} else if (r == -ENOMEM) {
-			ASSERT_EQ(KF_OLD, st)
-				TH_LOG("%s: fault %u: -ENOMEM changed the state",
-				       c->name, n);
-			w->enomem++;
-		} else {
-			ASSERT_EQ(-EFAULT, r)
-				TH_LOG("%s: fault %u: errno %d, not ENOMEM/EFAULT",
-				       c->name, n, -r);
-			ASSERT_NE(KF_OTHER, st)
-				TH_LOG("%s: fault %u: -EFAULT left a state that is neither",
-				       c->name, n);
-			w->efault++;
-		}
+		kf_judge(_metadata, c, "fault", n, r, st, w);
 	}
 	ASSERT_TRUE(false) TH_LOG("%s: more than %d fault points", c->name,
 				  KF_MAX_POINTS);
@@ -702,7 +714,8 @@ TEST_F_TIMEOUT(faults, random, 300)
 	};
 	unsigned long max_ops = kf_env("KATOMIC_FAULTS_OPS", KF_RANDOM_OPS);
 	unsigned long secs = kf_env("KATOMIC_FAULTS_SECONDS", KF_RANDOM_SECS);
-	unsigned int ops = 0, ok = 0, enomem = 0, efault = 0, refused = 0;
+	unsigned int ops = 0, refused = 0;
+	struct kf_walk w = { 0 };
 	struct kf_ctx_new cn[2] = {
 		{ .dev = self->dev, .fd = -1, .flags = 0 },
 		{ .dev = self->dev, .fd = -1, .flags = KATOMIC_CTX_MMAP },
@@ -781,25 +794,7 @@ TEST_F_TIMEOUT(faults, random, 300)
 		r = c->op(c->arg);
 		ASSERT_EQ(0, kf_mark(mif, false, &refused));
 		st = c->state(c->arg, r);
-		if (!r) {
-			ASSERT_EQ(KF_NEW, st)
-				TH_LOG("%s: op %u succeeded, wrong state",
-				       c->name, ops);
-			ok++;
-		} else if (r == -ENOMEM) {
-			ASSERT_EQ(KF_OLD, st)
-				TH_LOG("%s: op %u: -ENOMEM changed the state",
-				       c->name, ops);
-			enomem++;
-		} else {
-			ASSERT_EQ(-EFAULT, r)
-				TH_LOG("%s: op %u: errno %d, not ENOMEM/EFAULT",
-				       c->name, ops, -r);
-			ASSERT_NE(KF_OTHER, st)
-				TH_LOG("%s: op %u: -EFAULT left a state that is neither",
-				       c->name, ops);
-			efault++;
-		}
+		kf_judge(_metadata, c, "op", ops, r, st, &w);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec >= (time_t)secs) {
 			ops++;
@@ -811,9 +806,9 @@ TEST_F_TIMEOUT(faults, random, 300)
 		ctx_new_reset(&cn[i]);
 	free(slot);
 	ksft_print_msg("random: %u ops: %u succeeded, %u -ENOMEM, %u -EFAULT (every one judged); make-it-fail refused %u times\n",
-		       ops, ok, enomem, efault, refused);
+		       ops, w.absorbed, w.enomem, w.efault, refused);
 	/* With faults this likely, some must have met the ops. */
-	ASSERT_LT(0, enomem + efault) TH_LOG("no op met an injected fault");
+	ASSERT_LT(0, w.enomem + w.efault) TH_LOG("no op met an injected fault");
 }
 
 TEST_HARNESS_MAIN
