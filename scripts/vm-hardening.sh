@@ -143,18 +143,28 @@ tap $? "no kernel address in /sys/module/katomic, debugfs or the kernel log; no 
 # 6: fault injection.  The attributes: no stack dump per fault, sleeping
 # allocations (all of the module's) not exempt, only marked tasks; times
 # counts down from a billion, so what is left says how many were injected.
+# The probability is 0 while anything else changes, and set last: with
+# task-filter N and a probability, every task in the guest (this shell
+# too) would meet the failures.
 fi_attrs="failslab fail_page_alloc fail_usercopy"
 fi_set() {	# fi_set PROBABILITY TASK-FILTER
 	for a in $fi_attrs; do
+		echo 0 >"/sys/kernel/debug/$a/probability" || return 1
+	done
+	for a in $fi_attrs; do
 		d=/sys/kernel/debug/$a
 		echo 0 >"$d/verbose" && echo 1 >"$d/interval" &&
-			echo 1000000000 >"$d/times" && echo "$2" >"$d/task-filter" &&
-			echo "$1" >"$d/probability" || return 1
+			echo 1000000000 >"$d/times" && echo "$2" >"$d/task-filter" ||
+			return 1
 	done
 	echo N >/sys/kernel/debug/failslab/ignore-gfp-wait &&
 		echo N >/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait &&
 		echo N >/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem &&
-		echo 0 >/sys/kernel/debug/fail_page_alloc/min-order
+		echo 0 >/sys/kernel/debug/fail_page_alloc/min-order || return 1
+	[ "$1" = 0 ] && return 0
+	for a in $fi_attrs; do
+		echo "$1" >"/sys/kernel/debug/$a/probability" || return 1
+	done
 }
 if [ ! -w /proc/thread-self/fail-nth ] || [ ! -d /sys/kernel/debug/failslab ] ||
 	[ ! -x /bin/katomic_faults ]; then
@@ -179,7 +189,9 @@ else
 		for a in $fi_attrs; do
 			injected="$injected $a $((1000000000 - $(cat "/sys/kernel/debug/$a/times")))"
 		done
-		fi_set 0 N
+		off=0
+		fi_set 0 N || off=1
+		[ "$off" = 0 ] || echo "# fault injection could not be turned off"
 		sed 's/^/# /' /tmp/faults.out
 		sed 's/^/# fault fuzz: /' /tmp/ffuzz.out
 		echo "# faults injected:$injected; katomic_faults exited $wrc, katomic fuzz --faults $frc"
@@ -189,7 +201,7 @@ else
 		sleep 1
 		after=$(kmem)
 		echo "# unreclaimable kernel memory: ${base} kB before, ${after} kB after the faults and a reload ($((after - base)) kB; tolerance ${tol} kB)"
-		[ "$wrc" = 0 ] && [ "$frc" = 0 ] && [ "${made:-0}" -gt 0 ] &&
+		[ "$wrc" = 0 ] && [ "$frc" = 0 ] && [ "${made:-0}" -gt 0 ] && [ "$off" = 0 ] &&
 			[ "$rrc" = 0 ] && [ $((after - base)) -le "$tol" ] && ok=0
 	else
 		echo "# fault injection attributes in /sys/kernel/debug could not be set"
