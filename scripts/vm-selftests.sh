@@ -19,6 +19,17 @@ case $(uname -r) in
 	;;
 esac
 
+# A KCSAN kernel must be watching: without KCSAN_EARLY_ENABLE it waits to
+# be turned on in debugfs, and a clean log would mean nothing.
+if [ -r /sys/kernel/debug/kcsan ]; then
+	if grep -q '^enabled: 1' /sys/kernel/debug/kcsan; then
+		echo "# KCSAN is on"
+	else
+		echo "vm-selftests: KCSAN is off (/sys/kernel/debug/kcsan): nothing would be reported"
+		rc=1
+	fi
+fi
+
 if [ -x /bin/katomic_module_test ]; then
 	KATOMIC_KO=$ko /bin/katomic_module_test || rc=1
 fi
