@@ -80,7 +80,7 @@ judged() {
 }
 
 echo "TAP version 13"
-echo "1..14"
+echo "1..16"
 # shellcheck disable=SC2016 # expanded in the guest
 mounted='for m in /proc /sys /dev /dev/shm /tmp; do grep -q " $m " /proc/mounts || exit 9; done'
 check "a command that exits 0 passes (proc, sysfs, devtmpfs, tmpfs mounted)" 0 \
@@ -122,6 +122,25 @@ check "--judge: a report on the console after the exit marker fails the run" 1 \
 	'[    2.900000] WARNING: CPU: 0 PID: 1 at kernel/test.c:1 test+0x0/0x1')"
 check "--judge: no taint line before the exit status fails the run" 1 \
 	'printed no taint flags' --judge "$(judged notaint - 0)"
+
+# A KCSAN report as 6.1 prints it, its second stack ending in FRAME.
+kcsan_report() {
+	local t='[    2.800000]'
+	printf '%s %s\n' "$t" "==================================================================" \
+		"$t" "BUG: KCSAN: data-race in hrtimer_active / test_reader" "$t" "" \
+		"$t" "write to 0x1000 of 8 bytes by interrupt on cpu 1:" \
+		"$t" " __hrtimer_run_queues+0x10/0x80" "$t" "" \
+		"$t" "read to 0x1000 of 8 bytes by task 70 on cpu 0:" "$t" " $1" "$t" "" \
+		"$t" "Reported by Kernel Concurrency Sanitizer on:" \
+		"$t" "CPU: 0 PID: 70 Comm: katomic_ops_test Not tainted 6.1.0 #1" \
+		"$t" "=================================================================="
+}
+check "--judge: a KCSAN report with no katomic frame is listed, not counted" 0 \
+	'1 KCSAN report.* with no katomic frame, not counted' \
+	--judge "$(judged kcsan-core 12288 0 "$(kcsan_report 'hrtimer_active+0x4/0x20')")"
+check "--judge: a KCSAN report with a katomic frame fails the run" 1 \
+	'vm-run:   .*BUG: KCSAN: data-race' \
+	--judge "$(judged kcsan-ours 12288 0 "$(kcsan_report 'katomic_op+0x4/0x20 [katomic]')")"
 
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ "$fail" = 0 ]

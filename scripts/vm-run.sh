@@ -177,6 +177,28 @@ bad+='Kernel panic|soft lockup|hard LOCKUP|detected stalls?|blocked for more tha
 # kmemleak turning itself off (its pool ran dry under fault injection) would
 # make a clean scan mean nothing.
 bad+='Kernel memory leak detector disabled|Cannot allocate a kmemleak_object'
+# KCSAN reports data races anywhere in the kernel, and 6.1's core code has
+# its own (hrtimer_active() racing the timer base, for one). A report
+# counts when one of its stacks has a frame in katomic ("[katomic]");
+# the others are listed, by title, and dropped from the scan.
+kcsan_other=$(awk '
+	/BUG: KCSAN: / { inb = 1; ours = 0; title = $0 }
+	inb && /\[katomic\]/ { ours = 1 }
+	inb && /Reported by Kernel Concurrency Sanitizer/ { tail = 1 }
+	inb && tail && /====================/ {
+		if (!ours) { sub(/^.*BUG: KCSAN: /, "", title); print title }
+		inb = 0; tail = 0
+	}' <<<"$klog")
+klog=$(awk '
+	/BUG: KCSAN: / { inb = 1; n = 0; ours = 0 }
+	inb { blk[n++] = $0; if ($0 ~ /\[katomic\]/) ours = 1 }
+	inb && /Reported by Kernel Concurrency Sanitizer/ { tail = 1 }
+	inb && tail && /====================/ {
+		if (ours) for (i = 0; i < n; i++) print blk[i]
+		inb = 0; tail = 0; next
+	}
+	!inb { print }
+	END { if (inb) for (i = 0; i < n; i++) print blk[i] }' <<<"$klog")
 hits=$(grep -aE "$bad" <<<"$klog" || true)
 # kmemleak's suspects (a debug kernel), printed by /init after the command.
 leaks=$(sed -n '/^===KATOMIC-KMEMLEAK-BEGIN===$/,/^===KATOMIC-KMEMLEAK-END===$/p' "$log" |
@@ -185,8 +207,19 @@ if grep -aq 'unreferenced object' <<<"$leaks"; then
 	hits+=${hits:+$'\n'}"kmemleak: $(grep -ac 'unreferenced object' <<<"$leaks") suspected leak(s):"
 	hits+=$'\n'$leaks
 fi
+# The first two sanitizer reports in full (to the ===== line that ends
+# each), after the matching lines.
+reports=$(awk '
+	/BUG: (KASAN|KCSAN|KFENCE)|UBSAN: / && !inr && shown < 2 { inr = 1; k = 0; shown++ }
+	inr { print; k++ }
+	inr && k > 1 && (/====================/ || k >= 80) { inr = 0 }' <<<"$klog")
 show_hits() {
 	[ -z "$hits" ] || head -n 40 <<<"$hits" | sed 's/^/vm-run:   /' >&2
+	[ -z "$reports" ] || {
+		echo "vm-run: the report(s):"
+		# shellcheck disable=SC2001 # a prefix on every line
+		sed 's/^/vm-run: | /' <<<"$reports"
+	} >&2
 }
 
 # Taint flags (Documentation/admin-guide/tainted-kernels.rst): bit i is
@@ -218,6 +251,10 @@ if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	exit 124
 fi
 failed=0
+if [ -n "$kcsan_other" ]; then
+	echo "vm-run: $(grep -c . <<<"$kcsan_other") KCSAN report(s) with no katomic frame, not counted (the core kernel's):" >&2
+	sort <<<"$kcsan_other" | uniq -c | sed 's/^ */vm-run:   /' >&2
+fi
 if [ -n "$hits" ]; then
 	echo "vm-run: FAIL: the guest kernel log shows (command status: ${rc:-none}; log: $log):" >&2
 	show_hits
