@@ -80,7 +80,7 @@ judged() {
 }
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..17"
 # shellcheck disable=SC2016 # expanded in the guest
 mounted='for m in /proc /sys /dev /dev/shm /tmp; do grep -q " $m " /proc/mounts || exit 9; done'
 check "a command that exits 0 passes (proc, sysfs, devtmpfs, tmpfs mounted)" 0 \
@@ -123,21 +123,27 @@ check "--judge: a report on the console after the exit marker fails the run" 1 \
 check "--judge: no taint line before the exit status fails the run" 1 \
 	'printed no taint flags' --judge "$(judged notaint - 0)"
 
-# A KCSAN report as 6.1 prints it, its second stack ending in FRAME.
+# A KCSAN report as 6.1 prints it, its second stack's frames the arguments.
 kcsan_report() {
-	local t='[    2.800000]'
+	local t='[    2.800000]' f
 	printf '%s %s\n' "$t" "==================================================================" \
 		"$t" "BUG: KCSAN: data-race in hrtimer_active / test_reader" "$t" "" \
 		"$t" "write to 0x1000 of 8 bytes by interrupt on cpu 1:" \
 		"$t" " __hrtimer_run_queues+0x10/0x80" "$t" "" \
-		"$t" "read to 0x1000 of 8 bytes by task 70 on cpu 0:" "$t" " $1" "$t" "" \
+		"$t" "read to 0x1000 of 8 bytes by task 70 on cpu 0:"
+	for f; do printf '%s  %s\n' "$t" "$f"; done
+	printf '%s %s\n' "$t" "" \
 		"$t" "Reported by Kernel Concurrency Sanitizer on:" \
 		"$t" "CPU: 0 PID: 70 Comm: katomic_ops_test Not tainted 6.1.0 #1" \
 		"$t" "=================================================================="
 }
 check "--judge: a KCSAN report with no katomic frame is listed, not counted" 0 \
-	'1 KCSAN report.* with no katomic frame, not counted' \
+	'1 KCSAN report.* katomic did not make, not counted' \
 	--judge "$(judged kcsan-core 12288 0 "$(kcsan_report 'hrtimer_active+0x4/0x20')")"
+check "--judge: a KCSAN report whose katomic frame is below an interrupt is not counted" 0 \
+	'1 KCSAN report.* katomic did not make, not counted' \
+	--judge "$(judged kcsan-irq 12288 0 "$(kcsan_report 'hrtimer_active+0x4/0x20' \
+		'asm_sysvec_apic_timer_interrupt+0x16/0x20' 'katomic_ioctl+0xb6/0x160 [katomic]')")"
 check "--judge: a KCSAN report with a katomic frame fails the run" 1 \
 	'vm-run:   .*BUG: KCSAN: data-race' \
 	--judge "$(judged kcsan-ours 12288 0 "$(kcsan_report 'katomic_op+0x4/0x20 [katomic]')")"
