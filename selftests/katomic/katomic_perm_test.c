@@ -485,7 +485,7 @@ static int pt_fill(int dev, const struct kt_limits *l, __u32 flags)
 	int held[PT_HOLD], n, r;
 
 	for (n = 0; n < PT_HOLD; n++) {
-		held[n] = kt_ctx_new(dev, l->max_counters, 1, 1, flags);
+		held[n] = kt_ctx_new(dev, l->max_counters, l->max_slots, 1, flags);
 		if (held[n] < 0)
 			break;
 	}
@@ -500,7 +500,7 @@ static long long pt_charge(const char *current, int dev,
 			   const struct kt_limits *l, __u32 flags)
 {
 	long long before = pt_read_ll(current), after;
-	int ctx = kt_ctx_new(dev, l->max_counters, 1, 1, flags);
+	int ctx = kt_ctx_new(dev, l->max_counters, l->max_slots, 1, flags);
 
 	if (ctx < 0)
 		return ctx;
